@@ -1,0 +1,799 @@
+// One honest validator: PBFT-style pre-prepare / prepare / commit inside the committee of each
+// height, view change with prepared certificates and new-view, catch-up from peers, level-2
+// attestations and evidence (DESIGN.md §4). `handle(input)` is the only entry point; it reads no
+// clock, no randomness and does no I/O, so the same inputs always give the same outputs.
+
+import { accountOf, applyTx, checkTx, txIdOf } from '../ledger/ledger.ts';
+import type { RejectReason, SignatureCheck, SignedTx } from '../ledger/types.ts';
+import type { KeyPair } from '../crypto/keys.ts';
+import { toHex } from '../crypto/encoding.ts';
+import { Chain, evidenceOffender, type Execution } from './chain.ts';
+import { quorumSize, weakQuorumSize } from './quorum.ts';
+import { blockHash, signAttestation, signViewChange, signVote, viewChangeSigningBytes } from './signing.ts';
+import type {
+  Attestation,
+  Block,
+  CertSignature,
+  CommitCertificate,
+  CommittedBlock,
+  Digest,
+  Envelope,
+  Evidence,
+  Genesis,
+  Message,
+  PreparedCertificate,
+  ReplicaEvent,
+  ReplicaInput,
+  ReplicaOutput,
+  Timer,
+  ValidatorId,
+  ViewChange,
+  Vote,
+  VoteKind,
+} from './types.ts';
+
+/** Blocks served per catch-up response (bounds the response size). */
+const blocksPerResponse = 32;
+/** Messages for future heights kept until the replica gets there. */
+const maxFutureMessages = 4_096;
+/** Heights of votes kept for spotting equivocation in certificates that arrive later. */
+const voteMemoryHeights = 3;
+interface TxRejection {
+  readonly reason: RejectReason;
+  readonly detail: string;
+}
+
+/** How far ahead of an account's next nonce a transaction may wait in the mempool. */
+const maxNonceGap = 64;
+/** Heights a transaction may wait for what it depends on before it is rejected for good. */
+const mempoolWaitHeights = 16;
+/** Rejections that a still-pending transaction can cure; every other rejection is final. */
+const mayBecomeValid: ReadonlySet<RejectReason> = new Set(['future-nonce', 'unknown-bill', 'unknown-account', 'insufficient-balance', 'not-validator']);
+/** Views beyond which timeouts stop doubling (bounds the wait after a long outage). */
+const maxTimeoutDoublings = 6;
+
+interface Proposal {
+  readonly vote: Vote;
+  readonly block: Block;
+  readonly execution: Execution;
+}
+
+export interface ReplicaOptions {
+  readonly genesis: Genesis;
+  readonly keys: KeyPair;
+  readonly check: SignatureCheck;
+}
+
+export class Replica {
+  readonly id: ValidatorId;
+  readonly chain: Chain;
+  private readonly secretKey: Uint8Array;
+
+  // The height being decided (chain.height + 1) and where this replica stands in it.
+  view = 0;
+  status: 'normal' | 'view-change' = 'normal';
+  private proposals = new Map<number, Proposal>();
+  private validated = new Map<Digest, Execution | null>();
+  private blocksByDigest = new Map<Digest, Block>();
+  private votes = new Map<string, Map<ValidatorId, Vote>>();
+  private viewChanges = new Map<number, Map<ValidatorId, ViewChange>>();
+  private prepared: PreparedCertificate | null = null;
+  private sent = new Set<string>();
+  private proposeArmed = false;
+
+  // Across heights.
+  /** Pending transactions in arrival order, with the height at which each arrived. */
+  private readonly mempool = new Map<string, { tx: SignedTx; since: number; heldFor: TxRejection | null }>();
+  private readonly attestationPool = new Map<string, Attestation>();
+  private readonly evidencePool = new Map<string, Evidence>();
+  private readonly voteMemory = new Map<string, Vote>();
+  private readonly reportedOffences = new Set<string>();
+  private futureMessages: { from: ValidatorId; message: Message }[] = [];
+  /** Committed blocks with their certificates, index = height − 1 (served to peers that lag). */
+  readonly blocks: CommittedBlock[] = [];
+  /** Commit votes for the head that arrived after the decision (they go into the next block). */
+  private lateCommits = new Map<ValidatorId, CertSignature>();
+  private syncAttempt = 0;
+  private heightAtLastSync = -1;
+  private syncRequested = false;
+
+  private out: ReplicaOutput = { messages: [], timers: [], events: [] };
+  private now = 0;
+
+  constructor(options: ReplicaOptions) {
+    this.id = toHex(options.keys.publicKey);
+    this.secretKey = options.keys.secretKey;
+    this.chain = new Chain(options.genesis, options.check);
+  }
+
+  get height(): number {
+    return this.chain.nextHeight;
+  }
+
+  get mempoolSize(): number {
+    return this.mempool.size;
+  }
+
+  /** The single entry point. Never throws on anything a peer can send. */
+  handle(input: ReplicaInput): ReplicaOutput {
+    this.out = { messages: [], timers: [], events: [] };
+    this.now = input.now;
+    switch (input.type) {
+      case 'start':
+        this.enterHeight();
+        this.armSync();
+        break;
+      case 'timer':
+        this.onTimer(input.timer);
+        break;
+      case 'submit':
+        this.onTx(input.tx, true);
+        break;
+      case 'message':
+        this.onMessage(input.from, input.message);
+        break;
+    }
+    return this.out;
+  }
+
+  // ── plumbing ──────────────────────────────────────────────────────────────────────────────
+
+  private emit(event: ReplicaEvent): void {
+    this.out.events.push(event);
+  }
+
+  private send(to: ValidatorId, message: Message): void {
+    if (to !== this.id) this.out.messages.push({ to, message } satisfies Envelope);
+  }
+
+  private toCommittee(message: Message): void {
+    for (const id of this.chain.committee) this.send(id, message);
+  }
+
+  private setTimer(timer: Timer): void {
+    this.out.timers.push(timer);
+  }
+
+  private drop(from: ValidatorId, message: Message, reason: string): void {
+    this.emit({ type: 'dropped', from, messageType: message.type, reason });
+  }
+
+  private get inCommittee(): boolean {
+    return this.chain.isCommitteeMember(this.id);
+  }
+
+  private timeoutMs(view: number): number {
+    const base = this.chain.config.viewTimeoutMs * 2 ** Math.min(view, maxTimeoutDoublings);
+    return view === 0 ? base + this.chain.config.blockIntervalMs : base;
+  }
+
+  // ── heights and views ─────────────────────────────────────────────────────────────────────
+
+  /** Resets the per-height state and arms the timers of view 0 of the next height. */
+  private enterHeight(): void {
+    this.view = 0;
+    this.status = 'normal';
+    this.proposals = new Map();
+    this.validated = new Map();
+    this.blocksByDigest = new Map();
+    this.votes = new Map();
+    this.viewChanges = new Map();
+    this.prepared = null;
+    this.sent = new Set();
+    this.proposeArmed = false;
+    if (!this.inCommittee) return;
+    this.setTimer({ kind: 'view', height: this.height, view: 0, afterMs: this.timeoutMs(0) });
+    if (this.chain.primary(0) === this.id) {
+      // Propose at once when there is work; otherwise wait for work or the heartbeat.
+      this.proposeArmed = true;
+      this.setTimer({ kind: 'propose', height: this.height, view: 0, afterMs: this.chain.config.blockIntervalMs });
+      this.proposeIfWork();
+    }
+  }
+
+  private armSync(): void {
+    this.setTimer({ kind: 'sync', height: this.height, view: 0, afterMs: this.chain.config.syncTimeoutMs });
+  }
+
+  private onTimer(timer: Timer): void {
+    switch (timer.kind) {
+      case 'sync':
+        this.onSyncTimer();
+        return;
+      case 'propose':
+        if (timer.height === this.height && this.view === 0 && this.status === 'normal' && this.proposeArmed) this.propose(this.buildBlock());
+        return;
+      case 'view':
+        if (timer.height !== this.height || timer.view !== this.view || !this.inCommittee) return;
+        // Timed out in view v (normal) or waiting for new-view of v (view change): try v + 1.
+        this.startViewChange(this.view + 1, 'timeout');
+        return;
+    }
+  }
+
+  /**
+   * No progress since the last sync timer: ask a peer for blocks. Peers are tried in a fixed
+   * rotation (no randomness), starting from a different one per node.
+   */
+  private onSyncTimer(): void {
+    if (this.chain.height === this.heightAtLastSync || this.syncRequested) {
+      const peers = this.chain.validatorList().map((v) => v.id).filter((id) => id !== this.id);
+      if (peers.length > 0) {
+        const offset = parseInt(this.id.slice(0, 6), 16);
+        const peer = peers[(offset + this.syncAttempt++) % peers.length]!;
+        this.send(peer, { type: 'block-request', fromHeight: this.height, toHeight: this.height + blocksPerResponse - 1 });
+      }
+    }
+    this.syncRequested = false;
+    this.heightAtLastSync = this.chain.height;
+    this.armSync();
+  }
+
+  private startViewChange(view: number, reason: 'timeout' | 'f+1 view-changes'): void {
+    const key = `vc/${view}`;
+    if (view <= this.view && this.status === 'view-change') return;
+    if (this.sent.has(key)) return;
+    this.sent.add(key);
+    const fromView = this.view;
+    const accepted = this.proposals.get(fromView)?.vote ?? null;
+    this.view = view;
+    this.status = 'view-change';
+    this.proposeArmed = false;
+    const vc = signViewChange(this.chain.chainId, this.secretKey, this.id, this.height, view, this.prepared, accepted);
+    this.emit({ type: 'view-change', height: this.height, fromView, toView: view, reason });
+    this.toCommittee({ type: 'view-change', viewChange: vc });
+    this.setTimer({ kind: 'view', height: this.height, view, afterMs: this.timeoutMs(view) });
+    this.onViewChange(this.id, vc);
+  }
+
+  // ── transactions ──────────────────────────────────────────────────────────────────────────
+
+  private onTx(tx: SignedTx, local: boolean): void {
+    const id = txIdOf(tx);
+    if (this.mempool.has(id)) return;
+    const ledger = this.chain.ledger;
+    const result = checkTx(ledger, tx, { height: this.height, check: this.chain.check });
+    // A transaction may depend on others still pending (its earlier nonces, the bill it pays, the
+    // transfer that funds it): keep it for a while, within a nonce window.
+    const nextNonce = accountOf(ledger, tx.signer)?.nonce ?? 0;
+    const waitable = !result.ok && mayBecomeValid.has(result.reason) && tx.body.nonce - nextNonce <= maxNonceGap;
+    if (!result.ok && !waitable) {
+      this.emit({ type: 'tx-rejected', txId: id, reason: result.reason, detail: result.detail });
+      return;
+    }
+    if (this.mempool.size >= this.chain.config.maxMempool) {
+      if (local) this.emit({ type: 'tx-rejected', txId: id, reason: 'malformed', detail: 'mempool full' });
+      return;
+    }
+    this.mempool.set(id, { tx, since: this.height, heldFor: result.ok ? null : { reason: result.reason, detail: result.detail } });
+    if (local) this.emit({ type: 'tx-accepted', txId: id });
+    this.proposeIfWork();
+  }
+
+  /**
+   * Drops mempool entries that can no longer apply (already paid, stale nonce, …), and those that
+   * waited too long for a missing earlier nonce.
+   */
+  private sweepMempool(): void {
+    for (const [id, { tx, since, heldFor }] of this.mempool) {
+      const result = checkTx(this.chain.ledger, tx, { height: this.height, check: this.chain.check });
+      if (result.ok) continue;
+      if (mayBecomeValid.has(result.reason) && this.height - since <= mempoolWaitHeights) continue;
+      this.mempool.delete(id);
+      // A transaction held for a missing dependency is rejected for that reason, even if by now
+      // it also fails another way (its nonce taken by a later transaction, say).
+      const why = heldFor ?? { reason: result.reason, detail: result.detail };
+      this.emit({ type: 'tx-rejected', txId: id, reason: why.reason, detail: why.detail });
+    }
+  }
+
+  // ── proposing ─────────────────────────────────────────────────────────────────────────────
+
+  /** The certificate of the head to carry in the next block: every commit vote we hold for it. */
+  private headCertificate(): CommitCertificate | null {
+    const last = this.blocks[this.chain.height - 1];
+    if (!last) return null;
+    const signatures = new Map(last.certificate.signatures.map((s) => [s.signer, s]));
+    for (const [signer, s] of this.lateCommits) if (!signatures.has(signer)) signatures.set(signer, s);
+    const committee = new Set(this.chain.lastCommittee);
+    const sorted = [...signatures.values()].filter((s) => committee.has(s.signer)).sort((a, b) => (a.signer < b.signer ? -1 : 1));
+    return { ...last.certificate, signatures: sorted };
+  }
+
+  /** Builds the next block from the mempool and the pools (used by honest primaries). */
+  buildBlock(): Block {
+    const c = this.chain.config;
+    const txs: SignedTx[] = [];
+    let ledger = this.chain.ledger;
+    // Transactions apply in mempool order; one that cannot apply now either waits (future nonce)
+    // or is dropped for good.
+    for (const [id, { tx }] of this.mempool) {
+      if (txs.length >= c.maxTxPerBlock) break;
+      const { state, result } = applyTx(ledger, tx, { height: this.height, check: this.chain.check });
+      if (result.ok) {
+        txs.push(tx);
+        ledger = state;
+      } else if (!mayBecomeValid.has(result.reason)) {
+        this.mempool.delete(id);
+        this.emit({ type: 'tx-rejected', txId: id, reason: result.reason, detail: result.detail });
+      }
+    }
+    const attestations: Attestation[] = [];
+    const attested = new Set<string>();
+    for (const [key, a] of this.attestationPool) {
+      if (attestations.length >= c.maxAttestationsPerBlock) break;
+      if (this.chain.attestationAcceptable(a, attested).ok) {
+        attestations.push(a);
+        attested.add(`${a.signer}/${a.height}`);
+      } else this.attestationPool.delete(key);
+    }
+    const evidence: Evidence[] = [];
+    for (const [key, e] of this.evidencePool) {
+      if (evidence.length >= c.maxEvidencePerBlock) break;
+      if (this.chain.evidenceAcceptable(e).ok) evidence.push(e);
+      else if (e.type === 'equivocation' || e.proposal.height < this.height) this.evidencePool.delete(key);
+    }
+    return {
+      height: this.height,
+      prevHash: this.chain.headHash,
+      proposer: this.id,
+      txs,
+      lastCommit: this.headCertificate(),
+      attestations,
+      evidence,
+    };
+  }
+
+  /** Proposes early when the block would carry something; else the heartbeat timer will. */
+  private proposeIfWork(): void {
+    if (!this.proposeArmed || this.mempool.size === 0) return;
+    const block = this.buildBlock();
+    if (block.txs.length > 0 || block.evidence.length > 0) this.propose(block);
+  }
+
+  private propose(block: Block): void {
+    this.proposeArmed = false;
+    const key = `pp/${this.view}`;
+    if (this.sent.has(key) || this.status !== 'normal' || this.chain.primary(this.view) !== this.id) return;
+    this.sent.add(key);
+    this.sendProposal(block, this.view);
+  }
+
+  /** Signs and sends a pre-prepare for `block` in `view`, then handles it as any member would. */
+  protected sendProposal(block: Block, view: number): void {
+    const vote = signVote(this.chain.chainId, this.secretKey, this.id, 'pre-prepare', this.height, view, blockHash(block));
+    this.toCommittee({ type: 'pre-prepare', vote, block });
+    this.acceptProposal(this.id, vote, block);
+  }
+
+  // ── messages ──────────────────────────────────────────────────────────────────────────────
+
+  private onMessage(from: ValidatorId, message: Message): void {
+    switch (message.type) {
+      case 'tx':
+        this.onTx(message.tx, false);
+        return;
+      case 'pre-prepare':
+      case 'prepare':
+      case 'commit': {
+        const h = message.vote.height;
+        if (this.routeByHeight(from, message, h)) this.onVoteMessage(from, message);
+        return;
+      }
+      case 'view-change':
+        if (this.routeByHeight(from, message, message.viewChange.height)) this.onViewChange(from, message.viewChange);
+        return;
+      case 'new-view':
+        if (this.routeByHeight(from, message, message.height)) this.onNewView(from, message);
+        return;
+      case 'decided':
+        this.onCommittedBlocks(from, [message.committed]);
+        return;
+      case 'block-request':
+        this.onBlockRequest(from, message.fromHeight, message.toHeight);
+        return;
+      case 'block-response':
+        this.onCommittedBlocks(from, message.blocks);
+        return;
+      case 'attestation':
+        this.onAttestation(from, message.attestation);
+        return;
+      case 'evidence':
+        this.onEvidence(from, message.evidence);
+        return;
+    }
+  }
+
+  /**
+   * True when a consensus message is for the current height. Older: a peer lags, so send it the
+   * block it is missing. Newer: keep the message for later, and ask for blocks if we are behind
+   * by more than one height.
+   */
+  private routeByHeight(from: ValidatorId, message: Message, height: number): boolean {
+    if (height === this.height) return true;
+    if (height < this.height) {
+      if (message.type === 'commit' && height === this.chain.height) this.onLateCommit(message.vote);
+      const committed = this.blocks[height - 1];
+      const key = `helped/${from}/${height}`;
+      if (committed && !this.sent.has(key) && (message.type === 'view-change' || message.type === 'pre-prepare')) {
+        this.sent.add(key);
+        this.send(from, { type: 'decided', committed });
+      }
+      return false;
+    }
+    if (this.futureMessages.length < maxFutureMessages) this.futureMessages.push({ from, message });
+    if (height > this.height + 1 && !this.syncRequested) {
+      this.syncRequested = true;
+      this.send(from, { type: 'block-request', fromHeight: this.height, toHeight: Math.min(height - 1, this.height + blocksPerResponse - 1) });
+    }
+    return false;
+  }
+
+  private onLateCommit(vote: Vote): void {
+    const last = this.blocks[this.chain.height - 1];
+    if (!last || vote.view !== last.certificate.view || vote.digest !== last.certificate.digest) return;
+    if (!this.chain.lastCommittee.includes(vote.signer) || this.lateCommits.has(vote.signer)) return;
+    if (!this.chain.verifyVote(vote)) return;
+    this.lateCommits.set(vote.signer, { signer: vote.signer, kind: 'commit', sig: vote.sig });
+  }
+
+  /** Remembers a signed vote; a second, different vote for the same slot is evidence. */
+  private rememberVote(vote: Vote): void {
+    const key = `${vote.height}/${vote.view}/${vote.kind}/${vote.signer}`;
+    const earlier = this.voteMemory.get(key);
+    if (!earlier) {
+      this.voteMemory.set(key, vote);
+      return;
+    }
+    if (earlier.digest === vote.digest) return;
+    this.reportEvidence({ type: 'equivocation', first: earlier, second: vote });
+  }
+
+  private reportEvidence(evidence: Evidence): void {
+    const v = evidence.type === 'equivocation' ? evidence.first : evidence.proposal;
+    const key = `${v.signer}/${evidence.type}/${v.height}/${v.view}`;
+    if (this.reportedOffences.has(key) || this.chain.config.mode === 'pbft') return;
+    this.reportedOffences.add(key);
+    this.evidencePool.set(key, evidence);
+    this.emit({ type: 'evidence', stage: 'detected', offender: evidenceOffender(evidence), kind: evidence.type, height: v.height });
+    this.toCommittee({ type: 'evidence', evidence });
+  }
+
+  private onEvidence(from: ValidatorId, evidence: Evidence): void {
+    const verdict = this.chain.evidenceAcceptable(evidence);
+    if (!verdict.ok) {
+      this.drop(from, { type: 'evidence', evidence }, verdict.reason);
+      return;
+    }
+    const v = evidence.type === 'equivocation' ? evidence.first : evidence.proposal;
+    const key = `${v.signer}/${evidence.type}/${v.height}/${v.view}`;
+    if (this.evidencePool.has(key) || this.evidencePool.size >= 256) return;
+    this.evidencePool.set(key, evidence);
+    this.reportedOffences.add(key);
+  }
+
+  private onVoteMessage(from: ValidatorId, message: Extract<Message, { type: 'pre-prepare' | 'prepare' | 'commit' }>): void {
+    const vote = message.vote;
+    if (vote.kind !== message.type) return this.drop(from, message, 'vote kind does not match the message');
+    if (!this.chain.isCommitteeMember(vote.signer)) return this.drop(from, message, 'voter outside the committee');
+    if (!this.chain.verifyVote(vote)) return this.drop(from, message, 'bad signature');
+    this.rememberVote(vote);
+    if (message.type === 'pre-prepare') {
+      if (vote.signer !== this.chain.primary(vote.view)) return this.drop(from, message, 'pre-prepare from a non-primary');
+      if (vote.view !== this.view || this.status !== 'normal') return; // only via new-view in later views
+      this.acceptProposal(from, vote, message.block);
+      return;
+    }
+    this.recordVote(vote);
+  }
+
+  private votesFor(kind: VoteKind, view: number): Map<ValidatorId, Vote> {
+    const key = `${kind}/${view}`;
+    let m = this.votes.get(key);
+    if (!m) {
+      m = new Map();
+      this.votes.set(key, m);
+    }
+    return m;
+  }
+
+  private recordVote(vote: Vote): void {
+    const votes = this.votesFor(vote.kind, vote.view);
+    if (votes.has(vote.signer)) return;
+    votes.set(vote.signer, vote);
+    this.emit({ type: 'vote', kind: vote.kind, height: vote.height, view: vote.view, digest: vote.digest, from: vote.signer });
+    this.checkQuorums(vote.view, vote.digest);
+  }
+
+  /** Validates a block once per digest and caches the verdict. */
+  private validate(block: Block): Execution | null {
+    const digest = blockHash(block);
+    if (this.validated.has(digest)) return this.validated.get(digest)!;
+    const verdict = this.chain.validateBlock(block);
+    const execution = verdict.ok ? verdict : null;
+    this.validated.set(digest, execution);
+    if (execution) this.blocksByDigest.set(digest, block);
+    return execution;
+  }
+
+  /** A pre-prepare from the primary of the current view (directly or inside a new-view). */
+  private acceptProposal(from: ValidatorId, vote: Vote, block: Block): void {
+    if (vote.digest !== blockHash(block)) return this.drop(from, { type: 'pre-prepare', vote, block }, 'digest does not match the block');
+    const existing = this.proposals.get(vote.view);
+    if (existing) return; // a second, different pre-prepare is caught by rememberVote
+    const execution = this.validate(block);
+    if (!execution) {
+      const verdict = this.chain.validateBlock(block);
+      const reason = verdict.ok ? 'valid' : verdict.reason;
+      this.emit({ type: 'invalid-proposal', height: vote.height, view: vote.view, proposer: vote.signer, reason });
+      this.reportEvidence({ type: 'invalid-proposal', proposal: vote, block });
+      return;
+    }
+    this.proposals.set(vote.view, { vote, block, execution });
+    this.emit({ type: 'proposal', height: vote.height, view: vote.view, digest: vote.digest, proposer: vote.signer, txCount: block.txs.length });
+    this.recordVote(vote);
+    if (vote.signer !== this.id && this.inCommittee) {
+      const prepare = signVote(this.chain.chainId, this.secretKey, this.id, 'prepare', vote.height, vote.view, vote.digest);
+      this.toCommittee({ type: 'prepare', vote: prepare });
+      this.rememberVote(prepare);
+      this.recordVote(prepare);
+    }
+  }
+
+  /**
+   * Prepared: the proposal plus prepares from `q` distinct members (the pre-prepare counts as the
+   * primary's prepare). Committed: `q` commits and the block in hand. A commit quorum in any view
+   * decides: it implies f+1 honest members prepared that block, so no other block can be prepared
+   * at this height in a later view.
+   */
+  private checkQuorums(view: number, digest: Digest): void {
+    const n = this.chain.committee.length;
+    const q = quorumSize(n);
+    const proposal = this.proposals.get(view);
+    if (proposal && proposal.vote.digest === digest && view === this.view && this.status === 'normal' && !this.sent.has(`commit/${view}`)) {
+      const signers = this.matching(['pre-prepare', 'prepare'], view, digest);
+      if (signers.length >= q) {
+        this.sent.add(`commit/${view}`);
+        this.prepared = {
+          height: this.height,
+          view,
+          digest,
+          block: proposal.block,
+          signatures: signers.slice(0, q).map((v) => ({ signer: v.signer, kind: v.kind, sig: v.sig })),
+        };
+        this.emit({ type: 'quorum', phase: 'prepared', height: this.height, view, digest, count: signers.length, q, n });
+        if (this.inCommittee) {
+          const commit = signVote(this.chain.chainId, this.secretKey, this.id, 'commit', this.height, view, digest);
+          this.toCommittee({ type: 'commit', vote: commit });
+          this.rememberVote(commit);
+          this.recordVote(commit);
+          return; // recordVote re-entered checkQuorums with our commit counted
+        }
+      }
+    }
+    const commits = this.matching(['commit'], view, digest);
+    if (commits.length >= q) {
+      const block = this.blocksByDigest.get(digest);
+      const execution = block ? this.validated.get(digest) : undefined;
+      if (!block || !execution) return;
+      this.emit({ type: 'quorum', phase: 'committed', height: this.height, view, digest, count: commits.length, q, n });
+      const certificate: CommitCertificate = {
+        height: this.height,
+        view,
+        digest,
+        signatures: commits.map((v) => ({ signer: v.signer, kind: 'commit' as const, sig: v.sig })).sort((a, b) => (a.signer < b.signer ? -1 : 1)),
+      };
+      this.decide(block, execution, certificate, view, false);
+    }
+  }
+
+  private matching(kinds: readonly VoteKind[], view: number, digest: Digest): Vote[] {
+    const bySigner = new Map<ValidatorId, Vote>();
+    for (const kind of kinds) {
+      for (const v of this.votesFor(kind, view).values()) if (v.digest === digest && !bySigner.has(v.signer)) bySigner.set(v.signer, v);
+    }
+    return [...bySigner.values()];
+  }
+
+  // ── view change ───────────────────────────────────────────────────────────────────────────
+
+  /** Checks a view-change's signature and its prepared certificate. */
+  private viewChangeValid(vc: ViewChange): boolean {
+    if (vc.height !== this.height || vc.view < 1) return false;
+    if (!this.chain.isCommitteeMember(vc.signer)) return false;
+    const key = keyBytes(vc.signer);
+    if (!key || !this.chain.check(key, viewChangeSigningBytes(this.chain.chainId, vc.height, vc.view, vc.prepared), vc.sig)) return false;
+    const p = vc.prepared;
+    if (p) {
+      if (p.height !== vc.height || p.view >= vc.view || p.digest !== blockHash(p.block)) return false;
+      if (!this.chain.verifyCertificate(p, this.chain.committee, ['pre-prepare', 'prepare']).ok) return false;
+    }
+    if (vc.accepted) {
+      const a = vc.accepted;
+      if (a.kind !== 'pre-prepare' || a.height !== vc.height || !this.chain.verifyVote(a)) return false;
+    }
+    return true;
+  }
+
+  private onViewChange(from: ValidatorId, vc: ViewChange): void {
+    if (from !== this.id && !this.viewChangeValid(vc)) return this.drop(from, { type: 'view-change', viewChange: vc }, 'invalid view-change');
+    if (vc.accepted) this.rememberVote(vc.accepted);
+    if (vc.prepared) for (const s of vc.prepared.signatures) this.rememberVote({ kind: s.kind, height: vc.prepared.height, view: vc.prepared.view, digest: vc.prepared.digest, signer: s.signer, sig: s.sig });
+    let byView = this.viewChanges.get(vc.view);
+    if (!byView) {
+      byView = new Map();
+      this.viewChanges.set(vc.view, byView);
+    }
+    if (byView.has(vc.signer)) return;
+    byView.set(vc.signer, vc);
+    const n = this.chain.committee.length;
+
+    // f+1 members want a view above ours: at least one honest member timed out, so join them
+    // (at the smallest such view), rather than wait for our own timer.
+    if (this.inCommittee) {
+      const above = new Map<ValidatorId, number>();
+      for (const [view, m] of this.viewChanges) {
+        if (view <= this.view) continue;
+        for (const signer of m.keys()) above.set(signer, Math.min(above.get(signer) ?? view, view));
+      }
+      if (above.size >= weakQuorumSize(n)) {
+        const target = Math.min(...above.values());
+        if (target > this.view) this.startViewChange(target, 'f+1 view-changes');
+      }
+    }
+
+    // The primary of the new view, with q view-changes, sends new-view.
+    const view = vc.view;
+    const collected = this.viewChanges.get(view);
+    if (collected && collected.size >= quorumSize(n) && this.chain.primary(view) === this.id && view >= this.view && !this.sent.has(`nv/${view}`)) {
+      this.sent.add(`nv/${view}`);
+      const viewChanges = [...collected.values()].slice(0, quorumSize(n));
+      const highest = highestPrepared(viewChanges);
+      let block: Block;
+      if (highest) block = highest.block;
+      else {
+        this.view = view; // buildBlock signs for the current height; view only matters for the vote
+        block = this.buildBlock();
+      }
+      const proposal = signVote(this.chain.chainId, this.secretKey, this.id, 'pre-prepare', this.height, view, blockHash(block));
+      const message: Message = { type: 'new-view', height: this.height, view, viewChanges, proposal, block };
+      this.toCommittee(message);
+      this.onNewView(this.id, message);
+    }
+  }
+
+  private onNewView(from: ValidatorId, message: Extract<Message, { type: 'new-view' }>): void {
+    const { view, viewChanges, proposal, block } = message;
+    if (view < this.view || (view === this.view && this.status === 'normal' && this.proposals.has(view))) return;
+    const fail = (reason: string) => this.drop(from, message, reason);
+    if (proposal.kind !== 'pre-prepare' || proposal.view !== view || proposal.height !== this.height) return fail('bad proposal');
+    if (proposal.signer !== this.chain.primary(view)) return fail('new-view from a non-primary');
+    if (from !== this.id && !this.chain.verifyVote(proposal)) return fail('bad signature');
+    const signers = new Set<ValidatorId>();
+    for (const vc of viewChanges) {
+      if (vc.view !== view || signers.has(vc.signer)) return fail('view-changes do not match');
+      if (vc.signer !== this.id && !this.viewChangeValid(vc)) return fail('invalid view-change inside new-view');
+      signers.add(vc.signer);
+    }
+    if (signers.size < quorumSize(this.chain.committee.length)) return fail('new-view without a quorum of view-changes');
+    // Safety of the view change: if any of the q view-changes holds a prepared certificate, the
+    // new primary must re-propose the block of the highest one (it may have committed somewhere).
+    const highest = highestPrepared(viewChanges);
+    if (highest && highest.digest !== proposal.digest) return fail('new-view ignores the highest prepared certificate');
+    for (const vc of viewChanges) if (vc.accepted) this.rememberVote(vc.accepted);
+    this.rememberVote(proposal);
+    this.view = view;
+    this.status = 'normal';
+    this.emit({ type: 'new-view', height: this.height, view, primary: proposal.signer, reproposed: highest !== null });
+    this.setTimer({ kind: 'view', height: this.height, view, afterMs: this.timeoutMs(view) });
+    this.acceptProposal(from, proposal, block);
+    // Votes for this view may have arrived before the new-view.
+    this.checkQuorums(view, proposal.digest);
+  }
+
+  // ── deciding and catching up ──────────────────────────────────────────────────────────────
+
+  private decide(block: Block, execution: Execution, certificate: CommitCertificate, view: number, viaCatchUp: boolean): void {
+    const committeeOfHeight = this.chain.committee;
+    const wasMember = this.inCommittee;
+    const events = this.chain.commit(block, execution);
+    this.blocks.push({ block, certificate });
+    this.lateCommits = new Map();
+    this.emit({ type: 'commit', height: block.height, view, digest: certificate.digest, proposer: block.proposer, txCount: block.txs.length, viaCatchUp });
+    for (const e of events) this.out.events.push(e);
+
+    for (const tx of block.txs) this.mempool.delete(txIdOf(tx));
+    for (const a of block.attestations) this.attestationPool.delete(`${a.signer}/${a.height}`);
+    for (const [key, e] of this.evidencePool) if (!this.chain.evidenceAcceptable(e).ok) this.evidencePool.delete(key);
+    for (const key of this.voteMemory.keys()) {
+      if (Number(key.slice(0, key.indexOf('/'))) < block.height - voteMemoryHeights) this.voteMemory.delete(key);
+    }
+
+    // Push the decision to the validators outside the committee: each committee member serves
+    // its share (by position), so every outsider gets one copy per height.
+    if (wasMember && !viaCatchUp) {
+      const position = committeeOfHeight.indexOf(this.id);
+      const members = new Set(committeeOfHeight);
+      const outsiders = this.chain.validatorList().map((v) => v.id).filter((id) => !members.has(id));
+      outsiders.forEach((id, i) => {
+        if (i % committeeOfHeight.length === position) this.send(id, { type: 'decided', committed: { block, certificate } });
+      });
+    }
+    this.attest(block, execution);
+    this.sweepMempool();
+
+    const pending = this.futureMessages;
+    this.futureMessages = [];
+    this.enterHeight();
+    for (const { from, message } of pending) this.onMessage(from, message);
+  }
+
+  /**
+   * Level 2: Candidates attest every block, Observers the first block of each epoch (to build
+   * trust). Sent to the next primaries, who include them in their blocks.
+   */
+  private attest(block: Block, execution: Execution): void {
+    const tier = this.chain.tierOf(this.id);
+    const firstOfEpoch = (block.height - 1) % this.chain.config.epochLength === 0;
+    if (this.chain.config.mode === 'pbft' || this.inCommittee) return;
+    if (!(tier === 'candidate' || (tier === 'observer' && firstOfEpoch))) return;
+    const attestation = signAttestation(this.chain.chainId, this.secretKey, this.id, block.height, blockHash(block), execution.resultsHash);
+    const targets = new Set([this.chain.primary(0), this.chain.primary(1)]);
+    for (const to of targets) this.send(to, { type: 'attestation', attestation });
+  }
+
+  private onAttestation(from: ValidatorId, attestation: Attestation): void {
+    if (!this.inCommittee || this.attestationPool.size >= 4 * this.chain.config.maxAttestationsPerBlock) return;
+    const verdict = this.chain.attestationAcceptable(attestation);
+    if (!verdict.ok) return this.drop(from, { type: 'attestation', attestation }, verdict.reason);
+    this.attestationPool.set(`${attestation.signer}/${attestation.height}`, attestation);
+  }
+
+  private onBlockRequest(from: ValidatorId, fromHeight: number, toHeight: number): void {
+    if (!Number.isSafeInteger(fromHeight) || !Number.isSafeInteger(toHeight) || fromHeight < 1) return;
+    const last = Math.min(toHeight, fromHeight + blocksPerResponse - 1, this.blocks.length);
+    if (last < fromHeight) return;
+    this.send(from, { type: 'block-response', blocks: this.blocks.slice(fromHeight - 1, last) });
+  }
+
+  /** Committed blocks from a peer: each is checked against the committee of its height. */
+  private onCommittedBlocks(from: ValidatorId, blocks: readonly CommittedBlock[]): void {
+    const startHeight = this.chain.height;
+    let highestSeen = 0;
+    for (const { block, certificate } of blocks) {
+      highestSeen = Math.max(highestSeen, block.height);
+      if (block.height !== this.height) continue;
+      const verdict = this.chain.verifyDecision(block, certificate);
+      if (!verdict.ok) return this.drop(from, { type: 'decided', committed: { block, certificate } }, verdict.reason);
+      const execution = this.validated.get(certificate.digest) ?? this.chain.validateBlock(block);
+      if (!execution || !('ledger' in execution)) {
+        return this.drop(from, { type: 'decided', committed: { block, certificate } }, 'certified block is invalid');
+      }
+      this.decide(block, execution, certificate, certificate.view, true);
+    }
+    if (this.chain.height > startHeight) {
+      this.emit({ type: 'catch-up', fromHeight: startHeight + 1, toHeight: this.chain.height, peer: from });
+    }
+    // Still behind after a full response: ask for the next batch at once.
+    if (blocks.length >= blocksPerResponse && this.chain.height > startHeight) {
+      this.send(from, { type: 'block-request', fromHeight: this.height, toHeight: this.height + blocksPerResponse - 1 });
+    } else if (highestSeen > this.height && !this.syncRequested) {
+      this.syncRequested = true;
+      this.send(from, { type: 'block-request', fromHeight: this.height, toHeight: highestSeen });
+    }
+  }
+}
+
+function highestPrepared(viewChanges: readonly ViewChange[]): PreparedCertificate | null {
+  let best: PreparedCertificate | null = null;
+  for (const vc of viewChanges) if (vc.prepared && (!best || vc.prepared.view > best.view)) best = vc.prepared;
+  return best;
+}
+
+function keyBytes(id: string): Uint8Array | null {
+  if (!/^[0-9a-f]{64}$/.test(id)) return null;
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = parseInt(id.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+

@@ -1,0 +1,564 @@
+// The deterministic simulator: many replicas in one process, a virtual clock, a seeded network
+// (latency, loss, duplication, partitions, GST), the fault schedule, the city workload, and a
+// monitor that checks agreement and the ledger invariants across all honest replicas while the
+// run goes. A run is a pure function of its configuration: same seed, same trace, byte for byte.
+
+import { sha256 } from '@noble/hashes/sha2.js';
+import { SignatureVerifier } from '../crypto/verify.ts';
+import { encodeCanonical, sha256Bytes, toHex, utf8Bytes } from '../crypto/encoding.ts';
+import { generateKeyPair, type KeyPair } from '../crypto/keys.ts';
+import { createCity, createWorkload, type City, type CityWorkload } from '../ledger/city.ts';
+import { checkInvariants, signTx, txIdOf } from '../ledger/ledger.ts';
+import type { SignedTx } from '../ledger/types.ts';
+import { wrapReplica, type FaultMode, type Node } from '../faults/index.ts';
+import { Replica } from '../protocol/replica.ts';
+import { signedItemsOf } from '../protocol/signing.ts';
+import { categoryOf, type Genesis, type Message, type MessageCategory, type ReplicaEvent, type ReplicaOutput, type Timer, type ValidatorId } from '../protocol/types.ts';
+import { configErrors, protocolConfigOf, type SimConfig } from './config.ts';
+import { EventQueue } from './queue.ts';
+import { Rng } from './rng.ts';
+
+type Work =
+  | { kind: 'deliver'; to: number; from: ValidatorId; fromEndpoint: number; message: Message }
+  | { kind: 'timer'; endpoint: number; incarnation: number; timer: Timer }
+  | { kind: 'submit'; endpoint: number; tx: SignedTx }
+  | { kind: 'traffic' }
+  | { kind: 'crash'; endpoint: number }
+  | { kind: 'restart'; endpoint: number; keepState: boolean }
+  | { kind: 'join'; joiner: number };
+
+/** One network endpoint: a validator's replica (twins are two endpoints with one key). */
+interface Endpoint {
+  readonly index: number;
+  /** Index of the validator (twins share it); joiners come after the genesis validators. */
+  readonly validator: number;
+  readonly keys: KeyPair;
+  readonly byzantine: boolean;
+  node: Node;
+  up: boolean;
+  /** Bumped on every restart so timers set before a crash are ignored. */
+  incarnation: number;
+  started: boolean;
+}
+
+export interface SimSummary {
+  readonly protocol: string;
+  readonly validators: number;
+  readonly byzantine: number;
+  readonly fault: FaultMode;
+  readonly seed: number;
+  /** Lowest committed height among honest validators. */
+  readonly height: number;
+  readonly targetReached: boolean;
+  readonly virtualMs: number;
+  readonly safety: { readonly agreement: boolean; readonly forks: number; readonly invariantViolations: readonly string[]; readonly committeeAgreement: boolean };
+  readonly payments: { readonly submitted: number; readonly committed: number; readonly settled: number; readonly rejected: number; readonly highValueCommitted: number; readonly highValueSettled: number };
+  /**
+   * `wrongOutcome`: valid transactions rejected plus invalid ones committed (must be 0).
+   * `reasonMismatches`: invalid attempts rejected for another reason than the one they were
+   * made for (possible when the state moved on before the check; informational).
+   */
+  readonly transactions: { readonly submitted: number; readonly committed: number; readonly rejected: number; readonly validPending: number; readonly wrongOutcome: number; readonly reasonMismatches: number; readonly resubmissions: number };
+  readonly tiers: { readonly core: readonly string[]; readonly candidate: readonly string[]; readonly observer: readonly string[]; readonly quarantined: readonly string[] };
+  readonly trust: Readonly<Record<string, number>>;
+  readonly byzantineIds: readonly string[];
+  readonly messages: { readonly total: number; readonly perHeight: number; readonly consensusPerHeight: number; readonly byCategory: Readonly<Record<MessageCategory, number>>; readonly dropped: number };
+  readonly viewChanges: number;
+  readonly evidenceCommitted: number;
+  readonly latency: { readonly p50: number | null; readonly p99: number | null };
+  readonly verification: { readonly sharedCache: boolean; readonly verified: number; readonly cacheHits: number };
+  readonly traceHash: string;
+  readonly wallMs: number;
+}
+
+export interface SimProgress {
+  readonly virtualMs: number;
+  readonly height: number;
+  readonly target: number;
+}
+
+export interface SimHooks {
+  /** Called now and then with how far the run got (the CLI prints it). */
+  readonly onProgress?: (p: SimProgress) => void;
+  /** Every event of every endpoint, in order. */
+  readonly onEvent?: (endpoint: number, at: number, event: ReplicaEvent) => void;
+}
+
+const delayFaultMs = 1_500;
+
+export class Simulation {
+  readonly config: SimConfig;
+  readonly genesis: Genesis;
+  readonly city: City;
+  readonly endpoints: Endpoint[] = [];
+  readonly byzantineValidators: ReadonlySet<number>;
+  private readonly rng: Rng;
+  private readonly networkRng: Rng;
+  private readonly queue = new EventQueue<Work>();
+  private readonly workload: CityWorkload;
+  private readonly sharedVerifier: SignatureVerifier | null;
+  private readonly verifiers: SignatureVerifier[] = [];
+  private now = 0;
+  private readonly trace = sha256.create();
+  private readonly joinerKeys: KeyPair[] = [];
+
+  // Monitor state.
+  private readonly decided = new Map<number, string>(); // height → digest first committed by an honest node
+  private forks = 0;
+  private readonly forkHeights = new Set<number>();
+  private readonly stateAtEpoch = new Map<number, string>();
+  private committeeDisagreements = 0;
+  private readonly invariantViolations: string[] = [];
+  private readonly messageCounts: Record<MessageCategory, number> = { consensus: 0, dissemination: 0, attestation: 0, sync: 0, client: 0 };
+  private dropped = 0;
+  private readonly submittedAt = new Map<string, { at: number; expect: string; kind: string; isPayment: boolean }>();
+  private readonly committedAt = new Map<string, number>();
+  private readonly rejected = new Map<string, string>();
+  private readonly settled = new Set<string>();
+  private readonly highValue = new Set<string>();
+  private evidenceCommitted = 0;
+  private resubmissions = 0;
+  private readonly events: { endpoint: number; at: number; event: ReplicaEvent }[] = [];
+
+  constructor(config: SimConfig, private readonly hooks: SimHooks = {}) {
+    const errors = configErrors(config);
+    if (errors.length > 0) throw new RangeError(errors.join('; '));
+    this.config = config;
+    this.rng = new Rng(config.seed);
+    this.networkRng = this.rng.fork();
+    const chainId = toHex(sha256Bytes(encodeCanonical(['tierbft/sim', config.seed, config.validators, config.protocol])));
+    this.city = createCity({ seed: config.seed, households: config.households, chainId, validators: config.validators });
+    const protocol = protocolConfigOf(config);
+
+    // Byzantine validators: chosen by the seed, at least one of them in the first committee.
+    const byzantine = new Set(this.rng.shuffle([...Array(config.validators).keys()]).slice(0, config.byzantine));
+    this.byzantineValidators = byzantine;
+    const initialTrust: Record<string, number> = {};
+    if (config.fault === 'sleeper') {
+      // Sleepers start where every newcomer starts: trusted by no one.
+      for (const i of byzantine) initialTrust[this.city.validators[i]!.id] = protocol.newcomerTrust;
+    }
+    this.genesis = { config: protocol, ledger: this.city.genesis(), initialTrust };
+    this.sharedVerifier = config.sharedVerificationCache ? new SignatureVerifier() : null;
+
+    for (let v = 0; v < config.validators; v++) {
+      const keys = this.city.validators[v]!.keys;
+      const isByzantine = byzantine.has(v);
+      this.addEndpoint(v, keys, isByzantine, isByzantine ? config.fault : 'none');
+      if (isByzantine && config.fault === 'twins') this.addEndpoint(v, keys, true, 'twins');
+    }
+    for (let j = 0; j < config.joiners; j++) {
+      this.joinerKeys.push(generateKeyPair(sha256Bytes(encodeCanonical(['tierbft/sim/joiner', config.seed, j]))));
+    }
+    this.workload = createWorkload(this.city, { seed: config.seed, invalidShare: config.invalidShare });
+  }
+
+  private addEndpoint(validator: number, keys: KeyPair, byzantine: boolean, fault: FaultMode): Endpoint {
+    const index = this.endpoints.length;
+    const endpoint: Endpoint = { index, validator, keys, byzantine, node: this.makeNode(keys, fault), up: true, incarnation: 0, started: false };
+    this.endpoints.push(endpoint);
+    return endpoint;
+  }
+
+  private makeNode(keys: KeyPair, fault: FaultMode): Node {
+    let verifier = this.sharedVerifier;
+    if (!verifier) {
+      verifier = new SignatureVerifier();
+      this.verifiers.push(verifier);
+    }
+    const v = verifier;
+    const replica = new Replica({ genesis: this.genesis, keys, check: (pk, msg, sig) => v.check(pk, msg, sig) });
+    const faultRng = this.rng.fork();
+    const cabal = fault === 'equivocate' ? [...this.byzantineValidators].map((i) => this.city.validators[i]!.keys) : [];
+    return wrapReplica(fault, replica, {
+      keys,
+      chainId: this.genesis.ledger.chainId,
+      delayMs: delayFaultMs,
+      cabal,
+      pickHalf: (ids) => new Set(faultRng.shuffle(ids).slice(0, Math.ceil(ids.length / 2))),
+    });
+  }
+
+  private verifierOf(endpoint: Endpoint): SignatureVerifier {
+    return this.sharedVerifier ?? this.verifiers[endpoint.index]!;
+  }
+
+  private honest(): Endpoint[] {
+    return this.endpoints.filter((e) => !e.byzantine);
+  }
+
+  // ── the run ───────────────────────────────────────────────────────────────────────────────
+
+  async run(): Promise<SimSummary> {
+    const wallStart = performance.now();
+    const c = this.config;
+    for (const e of this.endpoints) this.queue.push(0, { kind: 'restart', endpoint: e.index, keepState: true });
+    if (c.txPerSecond > 0) this.queue.push(100, { kind: 'traffic' });
+    for (const r of c.restarts) {
+      for (const e of this.endpoints.filter((x) => x.validator === r.validator)) {
+        this.queue.push(r.crashAtMs, { kind: 'crash', endpoint: e.index });
+        this.queue.push(r.restartAtMs, { kind: 'restart', endpoint: e.index, keepState: r.keepState });
+      }
+    }
+    if (c.fault === 'crash') {
+      for (const e of this.endpoints.filter((x) => x.byzantine)) this.queue.push(this.rng.int(0, 5_000), { kind: 'crash', endpoint: e.index });
+    }
+    this.joinerKeys.forEach((_, j) => this.queue.push(2_000 + j * 500, { kind: 'join', joiner: j }));
+
+    let lastProgress = 0;
+    for (;;) {
+      const next = this.queue.pop();
+      if (!next || next.time > c.maxVirtualMs) break;
+      this.now = next.time;
+      await this.step(next.item);
+      if (this.minHonestHeight() >= c.blocks && this.trafficDrained()) break;
+      if (this.hooks.onProgress && this.now - lastProgress >= 1_000) {
+        lastProgress = this.now;
+        this.hooks.onProgress({ virtualMs: this.now, height: this.minHonestHeight(), target: c.blocks });
+      }
+    }
+    this.checkLedgers();
+    return this.summary(performance.now() - wallStart);
+  }
+
+  /** With traffic off, or once its window closed and every valid transaction settled or was judged. */
+  private trafficDrained(): boolean {
+    if (this.config.txPerSecond === 0) return true;
+    if (this.now < this.config.trafficUntilMs) return this.config.trafficUntilMs === Number.MAX_SAFE_INTEGER;
+    for (const [id, s] of this.submittedAt) if (s.expect === 'ok' && !this.committedAt.has(id) && !this.rejected.has(id)) return false;
+    return true;
+  }
+
+  private async step(work: Work): Promise<void> {
+    switch (work.kind) {
+      case 'deliver': {
+        const e = this.endpoints[work.to]!;
+        if (!e.up || !e.started) return;
+        this.record(['d', this.now, work.to, work.fromEndpoint, work.message.type]);
+        await this.verifierOf(e).preverify(signedItemsOf(this.genesis.ledger.chainId, work.message));
+        this.apply(e, e.node.handle({ type: 'message', now: this.now, from: work.from, message: work.message }));
+        return;
+      }
+      case 'timer': {
+        const e = this.endpoints[work.endpoint]!;
+        if (!e.up || e.incarnation !== work.incarnation) return;
+        this.record(['t', this.now, work.endpoint, work.timer.kind, work.timer.height, work.timer.view]);
+        this.apply(e, e.node.handle({ type: 'timer', now: this.now, timer: work.timer }));
+        return;
+      }
+      case 'submit': {
+        const e = this.endpoints[work.endpoint]!;
+        if (!e.up || !e.started) return;
+        this.messageCounts.client++;
+        await this.verifierOf(e).preverify(signedItemsOf(this.genesis.ledger.chainId, { type: 'tx', tx: work.tx }));
+        this.apply(e, e.node.handle({ type: 'submit', now: this.now, tx: work.tx }));
+        return;
+      }
+      case 'traffic':
+        this.generateTraffic();
+        return;
+      case 'crash': {
+        const e = this.endpoints[work.endpoint]!;
+        e.up = false;
+        this.record(['crash', this.now, e.index]);
+        return;
+      }
+      case 'restart': {
+        const e = this.endpoints[work.endpoint]!;
+        if (e.started && !work.keepState) e.node = this.makeNode(e.keys, e.node.fault);
+        e.up = true;
+        e.started = true;
+        e.incarnation++;
+        this.record(['start', this.now, e.index, work.keepState]);
+        this.apply(e, e.node.handle({ type: 'start', now: this.now }));
+        return;
+      }
+      case 'join':
+        this.join(work.joiner);
+        return;
+    }
+  }
+
+  private join(j: number): void {
+    const keys = this.joinerKeys[j]!;
+    const validator = this.config.validators + j;
+    const e = this.addEndpoint(validator, keys, false, 'none');
+    e.started = true;
+    e.incarnation = 1;
+    this.apply(e, e.node.handle({ type: 'start', now: this.now }));
+    const id = toHex(keys.publicKey);
+    const tx = signTx(this.genesis.ledger.chainId, keys.secretKey, id, { type: 'validator-join', nonce: 0, name: `Newcomer ${j + 1}` });
+    this.submitEverywhere(tx, 'ok', 'validator-join', false);
+  }
+
+  private generateTraffic(): void {
+    const reference = this.workloadView();
+    const perTick = Math.max(1, Math.round(this.config.txPerSecond / 10));
+    const batch = this.workload.nextBatch({ height: reference.height, ledger: reference.chain.ledger }, perTick);
+    for (const item of batch) this.submitEverywhere(item.tx, item.expect, item.kind, item.tx.body.type === 'pay-bill');
+    const next = this.now + 100;
+    if (next < this.config.trafficUntilMs) this.queue.push(next, { kind: 'traffic' });
+  }
+
+  /** A client sends its transaction to every validator (so a Byzantine one cannot bury it). */
+  private submitEverywhere(tx: SignedTx, expect: string, kind: string, isPayment: boolean): void {
+    const id = txIdOfCached(tx);
+    // A replay is the very same transaction again: it keeps the first submission's record.
+    if (this.submittedAt.has(id)) this.resubmissions++;
+    else this.submittedAt.set(id, { at: this.now, expect, kind, isPayment });
+    for (const e of this.endpoints) {
+      this.queue.push(this.now + this.latency(), { kind: 'submit', endpoint: e.index, tx });
+    }
+  }
+
+  private latency(): number {
+    const n = this.config.network;
+    const max = this.now < n.gstMs ? Math.max(n.latencyMaxMs, n.preGstMaxLatencyMs) : n.latencyMaxMs;
+    return this.networkRng.int(n.latencyMinMs, max);
+  }
+
+  private partitioned(a: number, b: number): boolean {
+    for (const p of this.config.network.partitions) {
+      if (this.now < p.startMs || this.now >= p.endMs) continue;
+      const ga = p.groups.findIndex((g) => g.includes(this.endpoints[a]!.validator));
+      const gb = p.groups.findIndex((g) => g.includes(this.endpoints[b]!.validator));
+      if (ga !== gb) return true;
+    }
+    return false;
+  }
+
+  private apply(e: Endpoint, out: ReplicaOutput): void {
+    for (const timer of out.timers) this.queue.push(this.now + timer.afterMs, { kind: 'timer', endpoint: e.index, incarnation: e.incarnation, timer });
+    for (const event of out.events) this.observe(e, event);
+    const n = this.config.network;
+    for (const envelope of out.messages) {
+      const category = categoryOf(envelope.message.type);
+      this.messageCounts[category]++;
+      const rule = e.node.linkRule?.(envelope.to) ?? { drop: false, extraDelayMs: 0 };
+      for (const target of this.endpoints) {
+        if (target.index === e.index || toHexCached(target.keys.publicKey) !== envelope.to) continue;
+        if (rule.drop || this.partitioned(e.index, target.index)) continue;
+        if ((n.gstMs === 0 || this.now < n.gstMs) && this.networkRng.chance(n.loss)) continue;
+        const copies = this.networkRng.chance(n.duplicate) ? 2 : 1;
+        for (let k = 0; k < copies; k++) {
+          this.queue.push(this.now + this.latency() + rule.extraDelayMs, { kind: 'deliver', to: target.index, from: e.node.id, fromEndpoint: e.index, message: envelope.message });
+        }
+      }
+    }
+  }
+
+  // ── the monitor ───────────────────────────────────────────────────────────────────────────
+
+  private record(entry: unknown[]): void {
+    this.trace.update(utf8Bytes(JSON.stringify(entry)));
+  }
+
+  private observe(e: Endpoint, event: ReplicaEvent): void {
+    this.record(['e', e.index, event]);
+    if (this.config.keepTrace) this.events.push({ endpoint: e.index, at: this.now, event });
+    this.hooks.onEvent?.(e.index, this.now, event);
+    if (event.type === 'dropped') this.dropped++;
+    if (e.byzantine) return;
+    switch (event.type) {
+      case 'commit': {
+        const earlier = this.decided.get(event.height);
+        if (earlier === undefined) this.decided.set(event.height, event.digest);
+        else if (earlier !== event.digest && !this.forkHeights.has(event.height)) {
+          this.forks++;
+          this.forkHeights.add(event.height);
+        }
+        if (event.height % 16 === 0) {
+          for (const v of checkInvariants(e.node.replica.chain.ledger)) this.noteViolation(`${e.index}@${event.height}: ${v}`);
+        }
+        return;
+      }
+      case 'epoch': {
+        // Every honest node that executed the same blocks must hold the same committee and trust.
+        const seen = this.stateAtEpoch.get(event.epoch);
+        if (seen === undefined) this.stateAtEpoch.set(event.epoch, event.stateDigest);
+        else if (seen !== event.stateDigest && this.forks === 0) this.committeeDisagreements++;
+        return;
+      }
+      case 'tx-committed': {
+        if (!this.committedAt.has(event.txId)) this.committedAt.set(event.txId, this.now);
+        const payment = event.result.ok ? event.result.payment : null;
+        if (payment && payment.amount >= e.node.replica.chain.config.highValue) this.highValue.add(event.txId);
+        return;
+      }
+      case 'tx-rejected':
+        if (!this.rejected.has(event.txId) && e.index === this.referenceEndpoint().index) this.rejected.set(event.txId, event.reason);
+        return;
+      case 'payment-settled':
+        this.settled.add(event.txId);
+        return;
+      case 'evidence':
+        if (event.stage === 'committed' && e.index === this.referenceEndpoint().index) this.evidenceCommitted++;
+        return;
+      default:
+        return;
+    }
+  }
+
+  private noteViolation(v: string): void {
+    if (this.invariantViolations.length < 50) this.invariantViolations.push(v);
+  }
+
+  private checkLedgers(): void {
+    for (const e of this.honest()) {
+      if (!e.started) continue;
+      for (const v of checkInvariants(e.node.replica.chain.ledger)) this.noteViolation(`validator ${e.index}: ${v}`);
+    }
+  }
+
+  /** The honest endpoint with the highest committed height (ties: lowest index). */
+  private referenceEndpoint(): Endpoint {
+    let best = this.honest()[0] ?? this.endpoints[0]!;
+    for (const e of this.honest()) if (e.node.replica.chain.height > best.node.replica.chain.height) best = e;
+    return best;
+  }
+
+  /**
+   * What the city's clients see: the lowest honest replica within a few heights of the top, so a
+   * payment is not sent for a bill that most replicas have not seen issued yet.
+   */
+  private workloadView(): Replica {
+    const top = this.referenceReplica().chain.height;
+    let view = this.referenceReplica();
+    for (const e of this.honest()) {
+      const h = e.node.replica.chain.height;
+      if (e.up && e.started && h >= top - 8 && h < view.chain.height) view = e.node.replica;
+    }
+    return view;
+  }
+
+  referenceReplica(): Replica {
+    return this.referenceEndpoint().node.replica;
+  }
+
+  /** Lowest committed height among honest genesis validators and joiners that are up. */
+  minHonestHeight(): number {
+    let min = Number.MAX_SAFE_INTEGER;
+    for (const e of this.honest()) if (e.started) min = Math.min(min, e.node.replica.chain.height);
+    return min === Number.MAX_SAFE_INTEGER ? 0 : min;
+  }
+
+  get recordedEvents(): readonly { endpoint: number; at: number; event: ReplicaEvent }[] {
+    return this.events;
+  }
+
+  private summary(wallMs: number): SimSummary {
+    const c = this.config;
+    const reference = this.referenceReplica();
+    const tiers = { core: [] as string[], candidate: [] as string[], observer: [] as string[], quarantined: [] as string[] };
+    const trust: Record<string, number> = {};
+    for (const v of reference.chain.validatorList()) {
+      tiers[v.tier].push(v.id);
+      trust[v.id] = v.trust;
+    }
+    let paySubmitted = 0;
+    let payCommitted = 0;
+    let payRejected = 0;
+    let paySettled = 0;
+    let hvCommitted = 0;
+    let wrongOutcome = 0;
+    let reasonMismatches = 0;
+    let validPending = 0;
+    const latencies: number[] = [];
+    for (const [id, s] of this.submittedAt) {
+      const committed = this.committedAt.get(id);
+      const rejected = this.rejected.get(id);
+      if (s.expect === 'ok' && committed === undefined) {
+        if (rejected !== undefined) wrongOutcome++;
+        else validPending++;
+      }
+      if (s.expect !== 'ok' && committed !== undefined) wrongOutcome++;
+      if (s.expect !== 'ok' && rejected !== undefined && rejected !== s.expect) reasonMismatches++;
+      if (committed !== undefined) latencies.push(committed - s.at);
+      if (!s.isPayment) continue;
+      paySubmitted++;
+      if (committed !== undefined) {
+        payCommitted++;
+        if (this.highValue.has(id)) hvCommitted++;
+        // Low-value payments are final at commit; high-value ones once level 2 settled them.
+        if (!this.highValue.has(id) || this.settled.has(id)) paySettled++;
+      }
+      if (rejected !== undefined) payRejected++;
+    }
+    latencies.sort((a, b) => a - b);
+    const quantile = (p: number) => (latencies.length === 0 ? null : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
+    const height = this.minHonestHeight();
+    const total = Object.values(this.messageCounts).reduce((a, b) => a + b, 0);
+    const all = this.sharedVerifier ? [this.sharedVerifier] : this.verifiers;
+    const verification = {
+      sharedCache: this.sharedVerifier !== null,
+      verified: all.reduce((a, v) => a + v.stats.native + v.stats.pureJs, 0),
+      cacheHits: all.reduce((a, v) => a + v.stats.hits, 0),
+    };
+    const reachedHeight = Math.max(1, reference.chain.height);
+    let viewChanges = 0;
+    for (const b of reference.blocks) if (b.block.lastCommit) viewChanges += b.block.lastCommit.view;
+    return {
+      protocol: c.protocol,
+      validators: c.validators,
+      byzantine: c.byzantine,
+      fault: c.fault,
+      seed: c.seed,
+      height,
+      targetReached: height >= c.blocks,
+      virtualMs: this.now,
+      safety: { agreement: this.forks === 0, forks: this.forks, invariantViolations: this.invariantViolations, committeeAgreement: this.committeeDisagreements === 0 },
+      payments: { submitted: paySubmitted, committed: payCommitted, settled: paySettled, rejected: payRejected, highValueCommitted: hvCommitted, highValueSettled: [...this.settled].filter((id) => this.committedAt.has(id)).length },
+      transactions: {
+        submitted: this.submittedAt.size,
+        committed: [...this.submittedAt.keys()].filter((id) => this.committedAt.has(id)).length,
+        rejected: [...this.submittedAt.keys()].filter((id) => this.rejected.has(id)).length,
+        validPending,
+        wrongOutcome,
+        reasonMismatches,
+        resubmissions: this.resubmissions,
+      },
+      tiers,
+      trust,
+      byzantineIds: [...this.byzantineValidators].sort((a, b) => a - b).map((i) => this.city.validators[i]!.id),
+      messages: {
+        total,
+        perHeight: Math.round(total / reachedHeight),
+        consensusPerHeight: Math.round(this.messageCounts.consensus / reachedHeight),
+        byCategory: { ...this.messageCounts },
+        dropped: this.dropped,
+      },
+      viewChanges,
+      evidenceCommitted: this.evidenceCommitted,
+      latency: { p50: quantile(0.5), p99: quantile(0.99) },
+      verification,
+      traceHash: toHex(this.trace.digest()),
+      wallMs: Math.round(wallMs),
+    };
+  }
+
+}
+
+const txIds = new WeakMap<SignedTx, string>();
+function txIdOfCached(tx: SignedTx): string {
+  let id = txIds.get(tx);
+  if (id === undefined) {
+    id = txIdOf(tx);
+    txIds.set(tx, id);
+  }
+  return id;
+}
+
+const hexes = new WeakMap<Uint8Array, string>();
+function toHexCached(bytes: Uint8Array): string {
+  let h = hexes.get(bytes);
+  if (h === undefined) {
+    h = toHex(bytes);
+    hexes.set(bytes, h);
+  }
+  return h;
+}
+
+/** Runs one simulation to its end. */
+export async function simulate(config: SimConfig, hooks?: SimHooks): Promise<SimSummary> {
+  return new Simulation(config, hooks).run();
+}
