@@ -48,7 +48,7 @@ const maxNonceGap = 64;
 /** Heights a transaction may wait for what it depends on before it is rejected for good. */
 const mempoolWaitHeights = 16;
 /** Rejections that a still-pending transaction can cure; every other rejection is final. */
-const mayBecomeValid: ReadonlySet<RejectReason> = new Set(['future-nonce', 'unknown-bill', 'unknown-account', 'insufficient-balance', 'not-validator']);
+export const mayBecomeValid: ReadonlySet<RejectReason> = new Set(['future-nonce', 'unknown-bill', 'unknown-account', 'insufficient-balance', 'not-validator']);
 /** Views beyond which timeouts stop doubling (bounds the wait after a long outage). */
 const maxTimeoutDoublings = 6;
 
@@ -413,6 +413,11 @@ export class Replica {
     if (height === this.height) return true;
     if (height < this.height) {
       if (message.type === 'commit' && height === this.chain.height) this.onLateCommit(message.vote);
+      // A late vote can still prove equivocation (a second block that lost the race, say).
+      if ((message.type === 'pre-prepare' || message.type === 'prepare' || message.type === 'commit') && height > this.chain.height - voteMemoryHeights) {
+        const vote = message.vote;
+        if (vote.kind === message.type && this.voteMemory.has(`${vote.height}/${vote.view}/${vote.kind}/${vote.signer}`) && this.chain.verifyVote(vote)) this.rememberVote(vote);
+      }
       const committed = this.blocks[height - 1];
       const key = `helped/${from}/${height}`;
       if (committed && !this.sent.has(key) && (message.type === 'view-change' || message.type === 'pre-prepare')) {

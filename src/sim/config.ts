@@ -8,6 +8,8 @@ export interface Partition {
   readonly groups: readonly (readonly number[])[];
   readonly startMs: number;
   readonly endMs: number;
+  /** Groups name network endpoints instead of validators (Twins: a twin is endpoint N, N+1, …). */
+  readonly byEndpoint?: boolean;
 }
 
 export interface Restart {
@@ -36,6 +38,8 @@ export interface SimConfig {
   readonly validators: number;
   readonly byzantine: number;
   readonly fault: FaultMode;
+  /** Which validators are Byzantine (indices); chosen by the seed when absent. */
+  readonly byzantineValidators?: readonly number[];
   readonly seed: number;
   /** Target: every honest validator commits this many heights. */
   readonly blocks: number;
@@ -101,6 +105,12 @@ export function configErrors(config: SimConfig): string[] {
   int('--validators', config.validators, 1, 2_000);
   int('--byzantine', config.byzantine, 0, 2_000);
   if (config.byzantine > config.validators) errors.push(`--byzantine ${config.byzantine} exceeds --validators ${config.validators}`);
+  if (config.byzantineValidators) {
+    const b = config.byzantineValidators;
+    if (b.length !== config.byzantine || new Set(b).size !== b.length || b.some((i) => !Number.isInteger(i) || i < 0 || i >= config.validators)) {
+      errors.push('byzantineValidators must name --byzantine distinct validator indices');
+    }
+  }
   if (!faultModes.includes(config.fault)) errors.push(`unknown fault '${config.fault}' (one of: ${faultModes.join(', ')})`);
   if (config.fault === 'none' && config.byzantine > 0) errors.push('--byzantine needs a --fault other than none');
   if (config.protocol !== 'mlt' && config.protocol !== 'pbft') errors.push(`unknown protocol '${String(config.protocol)}' (mlt or pbft)`);
@@ -117,7 +127,8 @@ export function configErrors(config: SimConfig): string[] {
   if (!(n.latencyMinMs >= 0 && n.latencyMaxMs >= n.latencyMinMs)) errors.push('latency range must satisfy 0 ≤ min ≤ max');
   for (const p of n.partitions) {
     if (!(p.endMs > p.startMs && p.startMs >= 0)) errors.push('a partition must end after it starts');
-    for (const g of p.groups) for (const i of g) if (!Number.isInteger(i) || i < 0 || i >= config.validators) errors.push(`partition names validator ${i}, but there are ${config.validators}`);
+    const limit = config.validators + (p.byEndpoint ? config.byzantine : 0);
+    for (const g of p.groups) for (const i of g) if (!Number.isInteger(i) || i < 0 || i >= limit) errors.push(`partition names validator ${i}, but there are ${config.validators}`);
   }
   for (const r of config.restarts) {
     if (!Number.isInteger(r.validator) || r.validator < 0 || r.validator >= config.validators) errors.push(`restart names validator ${r.validator}, but there are ${config.validators}`);

@@ -9,9 +9,9 @@ import { encodeCanonical, sha256Bytes, toHex, utf8Bytes } from '../crypto/encodi
 import { generateKeyPair, type KeyPair } from '../crypto/keys.ts';
 import { createCity, createWorkload, type City, type CityWorkload } from '../ledger/city.ts';
 import { checkInvariants, signTx, txIdOf } from '../ledger/ledger.ts';
-import type { SignedTx } from '../ledger/types.ts';
+import type { RejectReason, SignedTx } from '../ledger/types.ts';
 import { wrapReplica, type FaultMode, type Node } from '../faults/index.ts';
-import { Replica } from '../protocol/replica.ts';
+import { mayBecomeValid, Replica } from '../protocol/replica.ts';
 import { signedItemsOf } from '../protocol/signing.ts';
 import { categoryOf, type Genesis, type Message, type MessageCategory, type ReplicaEvent, type ReplicaOutput, type Timer, type ValidatorId } from '../protocol/types.ts';
 import { configErrors, protocolConfigOf, type SimConfig } from './config.ts';
@@ -54,11 +54,13 @@ export interface SimSummary {
   readonly safety: { readonly agreement: boolean; readonly forks: number; readonly invariantViolations: readonly string[]; readonly committeeAgreement: boolean };
   readonly payments: { readonly submitted: number; readonly committed: number; readonly settled: number; readonly rejected: number; readonly highValueCommitted: number; readonly highValueSettled: number };
   /**
-   * `wrongOutcome`: valid transactions rejected plus invalid ones committed (must be 0).
+   * `wrongOutcome`: valid transactions rejected plus invalid ones committed that failed for a final
+   * reason (must be 0). `curedLater`: invalid attempts held for a curable reason (overspending,
+   * unknown bill, future nonce) that became valid while they waited, and committed.
    * `reasonMismatches`: invalid attempts rejected for another reason than the one they were
    * made for (possible when the state moved on before the check; informational).
    */
-  readonly transactions: { readonly submitted: number; readonly committed: number; readonly rejected: number; readonly validPending: number; readonly wrongOutcome: number; readonly reasonMismatches: number; readonly resubmissions: number };
+  readonly transactions: { readonly submitted: number; readonly committed: number; readonly rejected: number; readonly validPending: number; readonly wrongOutcome: number; readonly reasonMismatches: number; readonly curedLater: number; readonly resubmissions: number };
   readonly tiers: { readonly core: readonly string[]; readonly candidate: readonly string[]; readonly observer: readonly string[]; readonly quarantined: readonly string[] };
   readonly trust: Readonly<Record<string, number>>;
   readonly byzantineIds: readonly string[];
@@ -131,7 +133,8 @@ export class Simulation {
     const protocol = protocolConfigOf(config);
 
     // Byzantine validators: chosen by the seed, at least one of them in the first committee.
-    const byzantine = new Set(this.rng.shuffle([...Array(config.validators).keys()]).slice(0, config.byzantine));
+    const shuffled = this.rng.shuffle([...Array(config.validators).keys()]);
+    const byzantine = new Set(config.byzantineValidators ?? shuffled.slice(0, config.byzantine));
     this.byzantineValidators = byzantine;
     const initialTrust: Record<string, number> = {};
     if (config.fault === 'sleeper') {
@@ -141,11 +144,13 @@ export class Simulation {
     this.genesis = { config: protocol, ledger: this.city.genesis(), initialTrust };
     this.sharedVerifier = config.sharedVerificationCache ? new SignatureVerifier() : null;
 
+    // Endpoints 0…N−1 are the validators; a twin (same key) comes after them, in validator order.
     for (let v = 0; v < config.validators; v++) {
-      const keys = this.city.validators[v]!.keys;
       const isByzantine = byzantine.has(v);
-      this.addEndpoint(v, keys, isByzantine, isByzantine ? config.fault : 'none');
-      if (isByzantine && config.fault === 'twins') this.addEndpoint(v, keys, true, 'twins');
+      this.addEndpoint(v, this.city.validators[v]!.keys, isByzantine, isByzantine ? config.fault : 'none');
+    }
+    if (config.fault === 'twins') {
+      for (const v of [...byzantine].sort((a, b) => a - b)) this.addEndpoint(v, this.city.validators[v]!.keys, true, 'twins');
     }
     for (let j = 0; j < config.joiners; j++) {
       this.joinerKeys.push(generateKeyPair(sha256Bytes(encodeCanonical(['tierbft/sim/joiner', config.seed, j]))));
@@ -292,7 +297,9 @@ export class Simulation {
   }
 
   private generateTraffic(): void {
-    const reference = this.workloadView();
+    // Clients read the most advanced honest replica (its view never goes backwards); replicas
+    // that lag hold a payment for a bill they have not seen yet until they catch up.
+    const reference = this.referenceReplica();
     const perTick = Math.max(1, Math.round(this.config.txPerSecond / 10));
     const batch = this.workload.nextBatch({ height: reference.height, ledger: reference.chain.ledger }, perTick);
     for (const item of batch) this.submitEverywhere(item.tx, item.expect, item.kind, item.tx.body.type === 'pay-bill');
@@ -306,7 +313,13 @@ export class Simulation {
     // A replay is the very same transaction again: it keeps the first submission's record.
     if (this.submittedAt.has(id)) this.resubmissions++;
     else this.submittedAt.set(id, { at: this.now, expect, kind, isPayment });
+    // Twins split their clients: each transaction reaches one copy of a twinned validator, so
+    // the two copies hold different mempools and propose different blocks.
+    const twinned = new Set(this.endpoints.slice(this.config.validators).map((e) => e.validator));
+    const chosen = new Map<number, number>();
+    for (const v of twinned) chosen.set(v, this.networkRng.pick(this.endpoints.filter((x) => x.validator === v)).index);
     for (const e of this.endpoints) {
+      if (twinned.has(e.validator) && chosen.get(e.validator) !== e.index) continue;
       this.queue.push(this.now + this.latency(), { kind: 'submit', endpoint: e.index, tx });
     }
   }
@@ -320,8 +333,9 @@ export class Simulation {
   private partitioned(a: number, b: number): boolean {
     for (const p of this.config.network.partitions) {
       if (this.now < p.startMs || this.now >= p.endMs) continue;
-      const ga = p.groups.findIndex((g) => g.includes(this.endpoints[a]!.validator));
-      const gb = p.groups.findIndex((g) => g.includes(this.endpoints[b]!.validator));
+      const key = (i: number) => (p.byEndpoint ? i : this.endpoints[i]!.validator);
+      const ga = p.groups.findIndex((g) => g.includes(key(a)));
+      const gb = p.groups.findIndex((g) => g.includes(key(b)));
       if (ga !== gb) return true;
     }
     return false;
@@ -417,20 +431,6 @@ export class Simulation {
     return best;
   }
 
-  /**
-   * What the city's clients see: the lowest honest replica within a few heights of the top, so a
-   * payment is not sent for a bill that most replicas have not seen issued yet.
-   */
-  private workloadView(): Replica {
-    const top = this.referenceReplica().chain.height;
-    let view = this.referenceReplica();
-    for (const e of this.honest()) {
-      const h = e.node.replica.chain.height;
-      if (e.up && e.started && h >= top - 8 && h < view.chain.height) view = e.node.replica;
-    }
-    return view;
-  }
-
   referenceReplica(): Replica {
     return this.referenceEndpoint().node.replica;
   }
@@ -462,6 +462,7 @@ export class Simulation {
     let hvCommitted = 0;
     let wrongOutcome = 0;
     let reasonMismatches = 0;
+    let curedLater = 0;
     let validPending = 0;
     const latencies: number[] = [];
     for (const [id, s] of this.submittedAt) {
@@ -471,7 +472,12 @@ export class Simulation {
         if (rejected !== undefined) wrongOutcome++;
         else validPending++;
       }
-      if (s.expect !== 'ok' && committed !== undefined) wrongOutcome++;
+      // An invalid attempt that was only held (say, overspending before a pending top-up landed)
+      // may legitimately commit later; one that failed for a final reason never may.
+      if (s.expect !== 'ok' && committed !== undefined) {
+        if (mayBecomeValid.has(s.expect as RejectReason)) curedLater++;
+        else wrongOutcome++;
+      }
       if (s.expect !== 'ok' && rejected !== undefined && rejected !== s.expect) reasonMismatches++;
       if (committed !== undefined) latencies.push(committed - s.at);
       if (!s.isPayment) continue;
@@ -515,6 +521,7 @@ export class Simulation {
         validPending,
         wrongOutcome,
         reasonMismatches,
+        curedLater,
         resubmissions: this.resubmissions,
       },
       tiers,

@@ -1,0 +1,2 @@
+import { faultModes } from '../../src/faults/index.ts';
+export const byzantineModes = faultModes.filter((m) => m !== 'none');

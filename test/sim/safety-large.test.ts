@@ -1,0 +1,2 @@
+import { safetySuite } from './safety.ts';
+safetySuite([10, 13]);
