@@ -150,9 +150,9 @@ export class Chain {
     if (v) this.validators.set(id, { ...v, tier });
   }
 
-  private scheduleFor(firstHeight: number, committee: readonly ValidatorId[]): ProposerSchedule {
+  private scheduleFor(firstHeight: number, committee: readonly ValidatorId[], carried?: ReadonlyMap<ValidatorId, number>): ProposerSchedule {
     const weights = committee.map((id) => this.validators.get(id)?.trust ?? 1);
-    return new ProposerSchedule(this.config.mode, firstHeight, committee, weights);
+    return new ProposerSchedule(this.config.mode, firstHeight, committee, weights, carried, this.config.epochLength);
   }
 
   /** Height being decided now. */
@@ -256,6 +256,9 @@ export class Chain {
     if (proposal.kind !== 'pre-prepare') return { ok: false, reason: 'not a proposal' };
     if (proposal.height !== this.nextHeight) return { ok: false, reason: 'invalid-proposal evidence for another height' };
     if (proposal.digest !== blockHash(block)) return { ok: false, reason: 'evidence block does not match the proposal' };
+    // Evidence wraps the block one level deeper; allowing evidence about evidence would let a
+    // faulty proposer grow messages past the wire codec's nesting limit.
+    if (block.evidence.some((x) => x.type === 'invalid-proposal')) return { ok: false, reason: 'nested invalid-proposal evidence' };
     if (!this.verifyVote(proposal)) return { ok: false, reason: 'evidence signature invalid' };
     const verdict = this.validateBlock(block, 1);
     if (verdict.ok) return { ok: false, reason: 'the proposed block is valid' };
@@ -442,7 +445,11 @@ export class Chain {
       const score = epochScore(c, v.tier, this.records.get(v.id) ?? emptyRecord());
       this.validators.set(v.id, { ...v, trust: nextTrust(c, v.trust, score) });
     }
-    const assignment = assignTiers(c, [...this.validators.values()]);
+    let assignment = assignTiers(c, [...this.validators.values()]);
+    if (assignment.committee.length === 0) {
+      // Every validator left: keep the last committee rather than halt (it can still serve reads).
+      assignment = { ...assignment, committee: this.committee, candidates: [] };
+    }
     for (const [id, tier] of assignment.tiers) {
       const old = before.get(id)!;
       const now = this.validators.get(id)!;
@@ -459,7 +466,7 @@ export class Chain {
     this.committee = assignment.committee;
     this.candidates = assignment.candidates;
     this.committeeSet = new Set(this.committee);
-    this.schedule = this.scheduleFor(this.firstHeightOfEpoch(this.epoch), this.committee);
+    this.schedule = this.scheduleFor(this.firstHeightOfEpoch(this.epoch), this.committee, this.schedule.carriedPriorities());
     this.records = new Map();
     events.push({ type: 'epoch', epoch: this.epoch, firstHeight: this.firstHeightOfEpoch(this.epoch), committee: this.committee, candidates: this.candidates, stateDigest: this.stateDigest() });
     return events;

@@ -105,7 +105,10 @@ export function viewChangeToCanonical(vc: ViewChange): Canonical {
 }
 
 export function committedBlockToCanonical(c: CommittedBlock): Canonical {
-  return { block: blockToCanonical(c.block), certificate: commitCertificateToCanonical(c.certificate) };
+  return {
+    block: blockToCanonical(c.block),
+    certificate: commitCertificateToCanonical(c.certificate),
+  };
 }
 
 /** The canonical form of a message: a map with its `type` and its fields. */
@@ -163,7 +166,8 @@ function fail(path: string, what: string): never {
 type Fields = Readonly<Record<string, unknown>>;
 
 function isMap(v: unknown): v is Fields {
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return false;
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v))
+    return false;
   const proto: unknown = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
 }
@@ -173,10 +177,12 @@ function fields(v: unknown, path: string, keys: readonly string[]): Fields {
   if (!isMap(v)) fail(path, 'expected a map');
   const own = Reflect.ownKeys(v);
   for (const k of own) {
-    if (typeof k !== 'string' || !keys.includes(k)) fail(path, `unexpected field ${describeKey(k)}`);
+    if (typeof k !== 'string' || !keys.includes(k))
+      fail(path, `unexpected field ${describeKey(k)}`);
   }
   if (own.length !== keys.length) {
-    for (const k of keys) if (!Object.prototype.hasOwnProperty.call(v, k)) fail(path, `missing field ${k}`);
+    for (const k of keys)
+      if (!Object.prototype.hasOwnProperty.call(v, k)) fail(path, `missing field ${k}`);
   }
   return v;
 }
@@ -188,12 +194,18 @@ function describeKey(k: string | symbol): string {
 /** An array of exactly `names.length` items (a positional record such as a vote). */
 function tuple(v: unknown, path: string, names: readonly string[]): readonly unknown[] {
   if (!Array.isArray(v)) fail(path, `expected an array [${names.join(', ')}]`);
-  if (v.length !== names.length) fail(path, `expected ${names.length} items [${names.join(', ')}], got ${v.length}`);
+  if (v.length !== names.length)
+    fail(path, `expected ${names.length} items [${names.join(', ')}], got ${v.length}`);
   return v;
 }
 
 /** An array of at most `max` items, each checked by `item`. */
-function list<T>(v: unknown, path: string, max: number, item: (x: unknown, path: string) => T): T[] {
+function list<T>(
+  v: unknown,
+  path: string,
+  max: number,
+  item: (x: unknown, path: string) => T,
+): T[] {
   if (!Array.isArray(v)) fail(path, 'expected an array');
   if (v.length > max) fail(path, `${v.length} items, at most ${max} allowed`);
   const out: T[] = new Array<T>(v.length);
@@ -206,7 +218,7 @@ function nullable<T>(v: unknown, path: string, item: (x: unknown, path: string) 
 }
 
 function int(v: unknown, path: string, min: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) fail(path, `expected an integer ≥ ${min}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail(path, `expected an integer ≥ ${min}`);
   if (v < min) fail(path, `expected an integer ≥ ${min}, got ${v}`);
   return v;
 }
@@ -255,10 +267,19 @@ function vote(v: unknown, path: string, kinds: readonly VoteKind[]): Vote {
 }
 
 const certSignatureNames = ['signer', 'kind', 'sig'];
-function certSignatures(v: unknown, path: string, limits: CodecLimits, kinds: readonly VoteKind[]): CertSignature[] {
+function certSignatures(
+  v: unknown,
+  path: string,
+  limits: CodecLimits,
+  kinds: readonly VoteKind[],
+): CertSignature[] {
   return list(v, path, limits.maxCertificateSignatures, (x, p) => {
     const [signer, kind, sig] = tuple(x, p, certSignatureNames);
-    return { signer: validatorId(signer, `${p}.signer`), kind: voteKind(kind, `${p}.kind`, kinds), sig: signature(sig, `${p}.sig`) };
+    return {
+      signer: validatorId(signer, `${p}.signer`),
+      kind: voteKind(kind, `${p}.kind`, kinds),
+      sig: signature(sig, `${p}.sig`),
+    };
   });
 }
 
@@ -312,12 +333,19 @@ function evidence(v: unknown, path: string, limits: CodecLimits, depth: number):
   switch (type) {
     case 'equivocation': {
       const f = fields(v, path, equivocationKeys);
-      return { type, first: vote(f['first'], `${path}.first`, anyKind), second: vote(f['second'], `${path}.second`, anyKind) };
+      return {
+        type,
+        first: vote(f['first'], `${path}.first`, anyKind),
+        second: vote(f['second'], `${path}.second`, anyKind),
+      };
     }
     case 'invalid-proposal': {
       const f = fields(v, path, invalidProposalKeys);
       if (depth >= limits.maxInvalidProposalDepth) {
-        fail(path, `invalid-proposal evidence nested more than ${limits.maxInvalidProposalDepth} deep`);
+        fail(
+          path,
+          `invalid-proposal evidence nested more than ${limits.maxInvalidProposalDepth} deep`,
+        );
       }
       return {
         type,
@@ -330,7 +358,15 @@ function evidence(v: unknown, path: string, limits: CodecLimits, depth: number):
   }
 }
 
-const blockKeys = ['height', 'prevHash', 'proposer', 'txs', 'lastCommit', 'attestations', 'evidence'];
+const blockKeys = [
+  'height',
+  'prevHash',
+  'proposer',
+  'txs',
+  'lastCommit',
+  'attestations',
+  'evidence',
+];
 /** `depth`: invalid-proposal blocks around this block (0 for a block at the top of a message). */
 function block(v: unknown, path: string, limits: CodecLimits, depth: number): Block {
   const f = fields(v, path, blockKeys);
@@ -339,9 +375,18 @@ function block(v: unknown, path: string, limits: CodecLimits, depth: number): Bl
     prevHash: digest(f['prevHash'], `${path}.prevHash`),
     proposer: validatorId(f['proposer'], `${path}.proposer`),
     txs: list(f['txs'], `${path}.txs`, limits.maxTxsPerBlock, tx),
-    lastCommit: nullable(f['lastCommit'], `${path}.lastCommit`, (x, p) => commitCertificate(x, p, limits)),
-    attestations: list(f['attestations'], `${path}.attestations`, limits.maxAttestationsPerBlock, attestation),
-    evidence: list(f['evidence'], `${path}.evidence`, limits.maxEvidencePerBlock, (x, p) => evidence(x, p, limits, depth)),
+    lastCommit: nullable(f['lastCommit'], `${path}.lastCommit`, (x, p) =>
+      commitCertificate(x, p, limits),
+    ),
+    attestations: list(
+      f['attestations'],
+      `${path}.attestations`,
+      limits.maxAttestationsPerBlock,
+      attestation,
+    ),
+    evidence: list(f['evidence'], `${path}.evidence`, limits.maxEvidencePerBlock, (x, p) =>
+      evidence(x, p, limits, depth),
+    ),
   };
 }
 
@@ -351,7 +396,9 @@ function viewChange(v: unknown, path: string, limits: CodecLimits): ViewChange {
   return {
     height: height(f['height'], `${path}.height`),
     view: view(f['view'], `${path}.view`),
-    prepared: nullable(f['prepared'], `${path}.prepared`, (x, p) => preparedCertificate(x, p, limits)),
+    prepared: nullable(f['prepared'], `${path}.prepared`, (x, p) =>
+      preparedCertificate(x, p, limits),
+    ),
     accepted: nullable(f['accepted'], `${path}.accepted`, (x, p) => vote(x, p, proposalKind)),
     signer: validatorId(f['signer'], `${path}.signer`),
     sig: signature(f['sig'], `${path}.sig`),
@@ -368,7 +415,13 @@ function committedBlock(v: unknown, path: string, limits: CodecLimits): Committe
 }
 
 function describeValue(v: unknown): string {
-  return typeof v === 'string' ? JSON.stringify(v.slice(0, 32)) : v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+  return typeof v === 'string'
+    ? JSON.stringify(v.slice(0, 32))
+    : v === null
+      ? 'null'
+      : Array.isArray(v)
+        ? 'array'
+        : typeof v;
 }
 
 function message(v: unknown, limits: CodecLimits): Message {
@@ -377,7 +430,11 @@ function message(v: unknown, limits: CodecLimits): Message {
   switch (type) {
     case 'pre-prepare': {
       const f = fields(v, type, ['type', 'vote', 'block']);
-      return { type, vote: vote(f['vote'], `${type}.vote`, proposalKind), block: block(f['block'], `${type}.block`, limits, 0) };
+      return {
+        type,
+        vote: vote(f['vote'], `${type}.vote`, proposalKind),
+        block: block(f['block'], `${type}.block`, limits, 0),
+      };
     }
     case 'prepare':
     case 'commit': {
@@ -394,7 +451,9 @@ function message(v: unknown, limits: CodecLimits): Message {
         type,
         height: height(f['height'], `${type}.height`),
         view: view(f['view'], `${type}.view`),
-        viewChanges: list(f['viewChanges'], `${type}.viewChanges`, limits.maxViewChanges, (x, p) => viewChange(x, p, limits)),
+        viewChanges: list(f['viewChanges'], `${type}.viewChanges`, limits.maxViewChanges, (x, p) =>
+          viewChange(x, p, limits),
+        ),
         proposal: vote(f['proposal'], `${type}.proposal`, proposalKind),
         block: block(f['block'], `${type}.block`, limits, 0),
       };
@@ -407,12 +466,18 @@ function message(v: unknown, limits: CodecLimits): Message {
       const f = fields(v, type, ['type', 'fromHeight', 'toHeight']);
       const fromHeight = height(f['fromHeight'], `${type}.fromHeight`);
       const toHeight = height(f['toHeight'], `${type}.toHeight`);
-      if (fromHeight > toHeight) fail(type, `fromHeight ${fromHeight} is above toHeight ${toHeight}`);
+      if (fromHeight > toHeight)
+        fail(type, `fromHeight ${fromHeight} is above toHeight ${toHeight}`);
       return { type, fromHeight, toHeight };
     }
     case 'block-response': {
       const f = fields(v, type, ['type', 'blocks']);
-      return { type, blocks: list(f['blocks'], `${type}.blocks`, limits.maxBlocksPerResponse, (x, p) => committedBlock(x, p, limits)) };
+      return {
+        type,
+        blocks: list(f['blocks'], `${type}.blocks`, limits.maxBlocksPerResponse, (x, p) =>
+          committedBlock(x, p, limits),
+        ),
+      };
     }
     case 'attestation': {
       const f = fields(v, type, ['type', 'attestation']);
@@ -454,12 +519,18 @@ function resolveLimits(limits: Partial<CodecLimits> | undefined): CodecLimits {
  * (nothing in it refers to `bytes` or to the decoder's intermediate values), and
  * `encodeMessage(message)` gives back exactly `bytes` (canonical CBOR has one form per value).
  */
-export function decodeMessage(bytes: Uint8Array, limits?: Partial<CodecLimits>): DecodeMessageResult {
+export function decodeMessage(
+  bytes: Uint8Array,
+  limits?: Partial<CodecLimits>,
+): DecodeMessageResult {
   try {
     const l = resolveLimits(limits);
     if (!(bytes instanceof Uint8Array)) return { ok: false, reason: 'frame is not a byte array' };
     if (bytes.length > l.maxFrameBytes) {
-      return { ok: false, reason: `frame too large: ${bytes.length} bytes, at most ${l.maxFrameBytes}` };
+      return {
+        ok: false,
+        reason: `frame too large: ${bytes.length} bytes, at most ${l.maxFrameBytes}`,
+      };
     }
     const decoded = decodeCanonical(bytes);
     if (!decoded.ok) return { ok: false, reason: decoded.reason };

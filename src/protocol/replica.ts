@@ -34,6 +34,8 @@ import type {
 
 /** Blocks served per catch-up response (bounds the response size). */
 const blocksPerResponse = 32;
+/** Catch-up responses stay under this many (estimated) bytes, below the codec's 1 MiB frame. */
+const responseBudgetBytes = 768 * 1024;
 /** Messages for future heights kept until the replica gets there. */
 const maxFutureMessages = 4_096;
 /** Heights of votes kept for spotting equivocation in certificates that arrive later. */
@@ -49,6 +51,8 @@ const maxNonceGap = 64;
 const mempoolWaitHeights = 16;
 /** Rejections that a still-pending transaction can cure; every other rejection is final. */
 export const mayBecomeValid: ReadonlySet<RejectReason> = new Set(['future-nonce', 'unknown-bill', 'unknown-account', 'insufficient-balance', 'not-validator']);
+/** How many views ahead of ours a message may be before it is dropped unread. */
+const maxViewsAhead = 64;
 /** Views beyond which timeouts stop doubling (bounds the wait after a long outage). */
 const maxTimeoutDoublings = 6;
 
@@ -387,13 +391,13 @@ export class Replica {
         if (this.routeByHeight(from, message, message.height)) this.onNewView(from, message);
         return;
       case 'decided':
-        this.onCommittedBlocks(from, [message.committed]);
+        this.onCommittedBlocks(from, [message.committed], false);
         return;
       case 'block-request':
         this.onBlockRequest(from, message.fromHeight, message.toHeight);
         return;
       case 'block-response':
-        this.onCommittedBlocks(from, message.blocks);
+        this.onCommittedBlocks(from, message.blocks, true);
         return;
       case 'attestation':
         this.onAttestation(from, message.attestation);
@@ -410,7 +414,16 @@ export class Replica {
    * by more than one height.
    */
   private routeByHeight(from: ValidatorId, message: Message, height: number): boolean {
-    if (height === this.height) return true;
+    if (height === this.height) {
+      // Views far ahead of ours cost schedule work and memory; no honest member runs that far
+      // ahead without us hearing of the views between (each needs q view-changes).
+      const view = viewOf(message);
+      if (view !== null && (view < 0 || view > this.view + maxViewsAhead)) {
+        this.drop(from, message, `view ${view} is out of range (at view ${this.view})`);
+        return false;
+      }
+      return true;
+    }
     if (height < this.height) {
       if (message.type === 'commit' && height === this.chain.height) this.onLateCommit(message.vote);
       // A late vote can still prove equivocation (a second block that lost the race, say).
@@ -485,6 +498,7 @@ export class Replica {
     this.rememberVote(vote);
     if (message.type === 'pre-prepare') {
       if (vote.signer !== this.chain.primary(vote.view)) return this.drop(from, message, 'pre-prepare from a non-primary');
+      if (message.block.proposer !== vote.signer) return this.drop(from, message, 'block names another proposer');
       if (vote.view !== this.view || this.status !== 'normal') return; // only via new-view in later views
       this.acceptProposal(from, vote, message.block);
       return;
@@ -531,7 +545,7 @@ export class Replica {
       const verdict = this.chain.validateBlock(block);
       const reason = verdict.ok ? 'valid' : verdict.reason;
       this.emit({ type: 'invalid-proposal', height: vote.height, view: vote.view, proposer: vote.signer, reason });
-      this.reportEvidence({ type: 'invalid-proposal', proposal: vote, block });
+      if (!block.evidence.some((e) => e.type === 'invalid-proposal')) this.reportEvidence({ type: 'invalid-proposal', proposal: vote, block });
       return;
     }
     this.proposals.set(vote.view, { vote, block, execution });
@@ -685,6 +699,8 @@ export class Replica {
     // new primary must re-propose the block of the highest one (it may have committed somewhere).
     const highest = highestPrepared(viewChanges);
     if (highest && highest.digest !== proposal.digest) return fail('new-view ignores the highest prepared certificate');
+    // A fresh block must name its real proposer; a re-proposed one keeps its original proposer.
+    if (!highest && block.proposer !== proposal.signer) return fail('block names another proposer');
     for (const vc of viewChanges) if (vc.accepted) this.rememberVote(vc.accepted);
     this.rememberVote(proposal);
     this.view = view;
@@ -758,34 +774,78 @@ export class Replica {
     if (!Number.isSafeInteger(fromHeight) || !Number.isSafeInteger(toHeight) || fromHeight < 1) return;
     const last = Math.min(toHeight, fromHeight + blocksPerResponse - 1, this.blocks.length);
     if (last < fromHeight) return;
-    this.send(from, { type: 'block-response', blocks: this.blocks.slice(fromHeight - 1, last) });
+    // Stay under the wire's frame limit: stop adding blocks once the estimate would pass it.
+    const blocks: CommittedBlock[] = [];
+    let bytes = 0;
+    for (let h = fromHeight; h <= last; h++) {
+      const committed = this.blocks[h - 1]!;
+      const size = estimatedBytes(committed.block);
+      if (blocks.length > 0 && bytes + size > responseBudgetBytes) break;
+      blocks.push(committed);
+      bytes += size;
+    }
+    this.send(from, { type: 'block-response', blocks });
   }
 
   /** Committed blocks from a peer: each is checked against the committee of its height. */
-  private onCommittedBlocks(from: ValidatorId, blocks: readonly CommittedBlock[]): void {
+  private onCommittedBlocks(from: ValidatorId, blocks: readonly CommittedBlock[], isResponse: boolean): void {
     const startHeight = this.chain.height;
     let highestSeen = 0;
+    const message: Message = isResponse ? { type: 'block-response', blocks } : { type: 'decided', committed: blocks[0]! };
+    let rejected = false;
     for (const { block, certificate } of blocks) {
       highestSeen = Math.max(highestSeen, block.height);
       if (block.height !== this.height) continue;
       const verdict = this.chain.verifyDecision(block, certificate);
-      if (!verdict.ok) return this.drop(from, { type: 'decided', committed: { block, certificate } }, verdict.reason);
+      if (!verdict.ok) {
+        this.drop(from, message, verdict.reason);
+        rejected = true;
+        break;
+      }
       const execution = this.validated.get(certificate.digest) ?? this.chain.validateBlock(block);
       if (!execution || !('ledger' in execution)) {
-        return this.drop(from, { type: 'decided', committed: { block, certificate } }, 'certified block is invalid');
+        this.drop(from, message, 'certified block is invalid');
+        rejected = true;
+        break;
       }
       this.decide(block, execution, certificate, certificate.view, true);
     }
     if (this.chain.height > startHeight) {
       this.emit({ type: 'catch-up', fromHeight: startHeight + 1, toHeight: this.chain.height, peer: from });
     }
-    // Still behind after a full response: ask for the next batch at once.
-    if (blocks.length >= blocksPerResponse && this.chain.height > startHeight) {
+    // A response that moved us forward may not be the last: ask for the next batch at once (a
+    // peer with nothing newer simply does not answer).
+    if (rejected) return;
+    if (isResponse && this.chain.height > startHeight) {
       this.send(from, { type: 'block-request', fromHeight: this.height, toHeight: this.height + blocksPerResponse - 1 });
     } else if (highestSeen > this.height && !this.syncRequested) {
       this.syncRequested = true;
       this.send(from, { type: 'block-request', fromHeight: this.height, toHeight: highestSeen });
     }
+  }
+}
+
+/**
+ * A generous upper estimate of a block's encoded size (a transaction encodes to about 270 bytes, a
+ * signature with its signer to about 110), cheap enough to compute for every block served.
+ */
+function estimatedBytes(block: Block): number {
+  const certificate = block.lastCommit?.signatures.length ?? 0;
+  return 1_024 + 400 * block.txs.length + 160 * (certificate + block.attestations.length) + 4_096 * block.evidence.length;
+}
+
+function viewOf(message: Message): number | null {
+  switch (message.type) {
+    case 'pre-prepare':
+    case 'prepare':
+    case 'commit':
+      return message.vote.view;
+    case 'view-change':
+      return message.viewChange.view;
+    case 'new-view':
+      return message.view;
+    default:
+      return null;
   }
 }
 

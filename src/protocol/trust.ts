@@ -105,11 +105,23 @@ export function assignTiers(config: ProtocolConfig, validators: readonly Validat
     const threshold = v.tier === 'core' ? config.coreKeep : config.coreEnter;
     if (v.trust >= threshold) committee.push(v.id);
   }
+  const minimum = Math.max(1, Math.min(config.minCore, config.maxCore));
   for (const v of ranked) {
-    if (committee.length >= Math.min(config.minCore, config.maxCore)) break;
+    if (committee.length >= minimum) break;
     if (!committee.includes(v.id)) {
       committee.push(v.id);
       toppedUp.add(v.id);
+    }
+  }
+  // Everyone quarantined: the chain must still advance, so the most trusted offenders serve
+  // (trust ties broken by id) until the network forgives someone. Better a visible, watched
+  // committee than a halted ledger.
+  if (committee.length === 0) {
+    for (const v of [...validators].sort(byTrustThenId)) {
+      if (committee.length >= minimum) break;
+      committee.push(v.id);
+      toppedUp.add(v.id);
+      tiers.set(v.id, 'core');
     }
   }
   for (const id of committee) tiers.set(id, 'core');
@@ -126,7 +138,7 @@ export function assignTiers(config: ProtocolConfig, validators: readonly Validat
     }
   }
   // Schedule order: the ranking order (trust, then id) restricted to the committee.
-  const order = new Map(ranked.map((v, i) => [v.id, i]));
+  const order = new Map([...validators].sort(byTrustThenId).map((v, i) => [v.id, i]));
   committee.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
   return { tiers, committee, candidates, toppedUp };
 }

@@ -118,7 +118,8 @@ export class Simulation {
   private readonly rejected = new Map<string, string>();
   private readonly settled = new Set<string>();
   private readonly highValue = new Set<string>();
-  private evidenceCommitted = 0;
+  /** Distinct committed offences (offender, kind, height) seen by any honest replica. */
+  private readonly evidenceCommitted = new Set<string>();
   private resubmissions = 0;
   private readonly events: { endpoint: number; at: number; event: ReplicaEvent }[] = [];
 
@@ -406,7 +407,7 @@ export class Simulation {
         this.settled.add(event.txId);
         return;
       case 'evidence':
-        if (event.stage === 'committed' && e.index === this.referenceEndpoint().index) this.evidenceCommitted++;
+        if (event.stage === 'committed') this.evidenceCommitted.add(`${event.offender}/${event.kind}/${event.height}`);
         return;
       default:
         return;
@@ -535,7 +536,7 @@ export class Simulation {
         dropped: this.dropped,
       },
       viewChanges,
-      evidenceCommitted: this.evidenceCommitted,
+      evidenceCommitted: this.evidenceCommitted.size,
       latency: { p50: quantile(0.5), p99: quantile(0.99) },
       verification,
       traceHash: toHex(this.trace.digest()),

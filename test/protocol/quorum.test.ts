@@ -97,7 +97,16 @@ describe('quorum properties for every committee size 1..200', () => {
 });
 
 describe('invalid committee sizes', () => {
-  const bad = [0, -1, -4, 1.5, 3.999, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  const bad = [
+    0,
+    -1,
+    -4,
+    1.5,
+    3.999,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+  ];
   for (const n of bad) {
     it(`n = ${n} is a RangeError for f, q and the weak quorum`, () => {
       expect(() => faultsTolerated(n)).toThrow(RangeError);

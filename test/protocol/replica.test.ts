@@ -38,7 +38,11 @@ const verifier = new SignatureVerifier();
 const check: SignatureCheck = (pk, msg, sig) => verifier.check(pk, msg, sig);
 
 function genesisFor(mode: ProtocolMode = 'mlt', overrides: Partial<ProtocolConfig> = {}): Genesis {
-  return { config: { ...defaultProtocolConfig, ...overrides, mode }, ledger: city.genesis(), initialTrust: {} };
+  return {
+    config: { ...defaultProtocolConfig, ...overrides, mode },
+    ledger: city.genesis(),
+    initialTrust: {},
+  };
 }
 
 function transfer(nonce: number, amount = 1_000): SignedTx {
@@ -51,7 +55,13 @@ function flip(sig: Uint8Array): Uint8Array {
   return out;
 }
 
-function sign(signer: ValidatorId, kind: Vote['kind'], height: number, view: number, digest: string): Vote {
+function sign(
+  signer: ValidatorId,
+  kind: Vote['kind'],
+  height: number,
+  view: number,
+  digest: string,
+): Vote {
   return signVote(chainId, secretOf.get(signer)!, signer, kind, height, view, digest);
 }
 
@@ -59,13 +69,21 @@ type EventOf<T extends ReplicaEvent['type']> = Extract<ReplicaEvent, { type: T }
 function eventsOf<T extends ReplicaEvent['type']>(out: ReplicaOutput, type: T): EventOf<T>[] {
   return out.events.filter((e): e is EventOf<T> => e.type === type);
 }
-function sentOf<T extends Message['type']>(out: ReplicaOutput, type: T): { to: ValidatorId; message: Extract<Message, { type: T }> }[] {
-  return out.messages.filter((m) => m.message.type === type) as { to: ValidatorId; message: Extract<Message, { type: T }> }[];
+function sentOf<T extends Message['type']>(
+  out: ReplicaOutput,
+  type: T,
+): { to: ValidatorId; message: Extract<Message, { type: T }> }[] {
+  return out.messages.filter((m) => m.message.type === type) as {
+    to: ValidatorId;
+    message: Extract<Message, { type: T }>;
+  }[];
 }
 
 /** JSON with byte arrays hex-encoded, for comparing outputs. */
 function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? `hex:${toHex(v)}` : v));
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v instanceof Uint8Array ? `hex:${toHex(v)}` : v,
+  );
 }
 
 // ── the harness ──────────────────────────────────────────────────────────────────────────────
@@ -105,7 +123,8 @@ class Net {
   input(id: ValidatorId, input: ReplicaInput): ReplicaOutput {
     const output = this.get(id).handle(input);
     this.log.push({ id, input, output });
-    if (!this.offline.has(id)) for (const m of output.messages) this.queue.push({ from: id, to: m.to, message: m.message });
+    if (!this.offline.has(id))
+      for (const m of output.messages) this.queue.push({ from: id, to: m.to, message: m.message });
     return output;
   }
 
@@ -198,10 +217,23 @@ describe('Replica: genesis and start', () => {
     const c = net.genesis.config;
     for (const [id, out] of outputs) {
       expect(out.messages).toEqual([]); // empty mempool: the primary waits for work or the heartbeat
-      expect(out.timers).toContainEqual({ kind: 'view', height: 1, view: 0, afterMs: c.viewTimeoutMs + c.blockIntervalMs });
-      expect(out.timers).toContainEqual({ kind: 'sync', height: 1, view: 0, afterMs: c.syncTimeoutMs });
+      expect(out.timers).toContainEqual({
+        kind: 'view',
+        height: 1,
+        view: 0,
+        afterMs: c.viewTimeoutMs + c.blockIntervalMs,
+      });
+      expect(out.timers).toContainEqual({
+        kind: 'sync',
+        height: 1,
+        view: 0,
+        afterMs: c.syncTimeoutMs,
+      });
       const propose = out.timers.filter((t) => t.kind === 'propose');
-      if (id === net.primary(0)) expect(propose).toEqual([{ kind: 'propose', height: 1, view: 0, afterMs: c.blockIntervalMs }]);
+      if (id === net.primary(0))
+        expect(propose).toEqual([
+          { kind: 'propose', height: 1, view: 0, afterMs: c.blockIntervalMs },
+        ]);
       else expect(propose).toEqual([]);
     }
   });
@@ -215,7 +247,9 @@ describe('Replica: genesis and start', () => {
     expect(pps.map((m) => m.to).sort()).toEqual([...backups].sort());
     expect(pps[0]!.message.block.txs).toEqual([]);
     // A propose timer for an old height or firing twice proposes nothing more.
-    expect(net.fire(primary, { kind: 'propose', height: 1, view: 0, afterMs: 1_000 }).messages).toEqual([]);
+    expect(
+      net.fire(primary, { kind: 'propose', height: 1, view: 0, afterMs: 1_000 }).messages,
+    ).toEqual([]);
   });
 });
 
@@ -231,11 +265,24 @@ describe('Replica: one height in the normal case', () => {
     expect(pps.map((m) => m.to).sort()).toEqual([...backups].sort()); // not to itself
     const { vote, block } = pps[0]!.message;
     for (const m of pps) expect(m.message).toBe(pps[0]!.message);
-    expect(vote).toMatchObject({ kind: 'pre-prepare', height: 1, view: 0, signer: primary, digest: blockHash(block) });
+    expect(vote).toMatchObject({
+      kind: 'pre-prepare',
+      height: 1,
+      view: 0,
+      signer: primary,
+      digest: blockHash(block),
+    });
     expect(net.get(primary).chain.verifyVote(vote)).toBe(true);
-    expect(block).toMatchObject({ height: 1, prevHash: net.get(primary).chain.genesisHash, proposer: primary, lastCommit: null });
+    expect(block).toMatchObject({
+      height: 1,
+      prevHash: net.get(primary).chain.genesisHash,
+      proposer: primary,
+      lastCommit: null,
+    });
     expect(block.txs).toEqual([tx]);
-    expect(eventsOf(out, 'proposal')).toEqual([{ type: 'proposal', height: 1, view: 0, digest: vote.digest, proposer: primary, txCount: 1 }]);
+    expect(eventsOf(out, 'proposal')).toEqual([
+      { type: 'proposal', height: 1, view: 0, digest: vote.digest, proposer: primary, txCount: 1 },
+    ]);
   });
 
   it('a transaction submitted to a backup is accepted into its mempool but proposes nothing', () => {
@@ -270,12 +317,18 @@ describe('Replica: one height in the normal case', () => {
     const prepares = sentOf(out, 'prepare');
     expect(prepares.map((m) => m.to).sort()).toEqual(net.ids.filter((id) => id !== b).sort());
     const vote = prepares[0]!.message.vote;
-    expect(vote).toMatchObject({ kind: 'prepare', height: 1, view: 0, digest: pp.vote.digest, signer: b });
+    expect(vote).toMatchObject({
+      kind: 'prepare',
+      height: 1,
+      view: 0,
+      digest: pp.vote.digest,
+      signer: b,
+    });
     expect(net.get(b).chain.verifyVote(vote)).toBe(true);
     expect(sentOf(out, 'commit')).toEqual([]); // pre-prepare + own prepare = 2 < q = 3
   });
 
-  it('q matching prepares (the pre-prepare counts as the primary\'s) make a member send commit', () => {
+  it("q matching prepares (the pre-prepare counts as the primary's) make a member send commit", () => {
     const net = new Net();
     net.start();
     const { primary, backups } = roles(net);
@@ -284,10 +337,27 @@ describe('Replica: one height in the normal case', () => {
     net.deliver(primary, b1, pp);
     const prepareOfB2 = sentOf(net.deliver(primary, b2, pp), 'prepare')[0]!.message;
     const out = net.deliver(b2, b1, prepareOfB2);
-    expect(eventsOf(out, 'quorum')).toEqual([{ type: 'quorum', phase: 'prepared', height: 1, view: 0, digest: pp.vote.digest, count: 3, q: 3, n: 4 }]);
+    expect(eventsOf(out, 'quorum')).toEqual([
+      {
+        type: 'quorum',
+        phase: 'prepared',
+        height: 1,
+        view: 0,
+        digest: pp.vote.digest,
+        count: 3,
+        q: 3,
+        n: 4,
+      },
+    ]);
     const commits = sentOf(out, 'commit');
     expect(commits.map((m) => m.to).sort()).toEqual(net.ids.filter((id) => id !== b1).sort());
-    expect(commits[0]!.message.vote).toMatchObject({ kind: 'commit', height: 1, view: 0, digest: pp.vote.digest, signer: b1 });
+    expect(commits[0]!.message.vote).toMatchObject({
+      kind: 'commit',
+      height: 1,
+      view: 0,
+      digest: pp.vote.digest,
+      signer: b1,
+    });
     // A duplicate prepare changes nothing.
     expect(net.deliver(b2, b1, prepareOfB2)).toEqual({ messages: [], timers: [], events: [] });
   });
@@ -304,7 +374,13 @@ describe('Replica: one height in the normal case', () => {
     for (const r of net.replicas) {
       const commits = net.events(r.id).filter((e): e is EventOf<'commit'> => e.type === 'commit');
       expect(commits).toHaveLength(1);
-      expect(commits[0]).toMatchObject({ height: 1, view: 0, proposer: primary, txCount: 1, viaCatchUp: false });
+      expect(commits[0]).toMatchObject({
+        height: 1,
+        view: 0,
+        proposer: primary,
+        txCount: 1,
+        viaCatchUp: false,
+      });
       digests.add(commits[0]!.digest);
       expect(net.events(r.id).filter((e) => e.type === 'tx-committed')).toHaveLength(1);
       expect(r.chain.height).toBe(1);
@@ -323,7 +399,10 @@ describe('Replica: one height in the normal case', () => {
     expect(states.size).toBe(1);
     // The decision armed the view timer of height 2 on every member.
     const decidedAt = net.log.filter((l) => l.output.events.some((e) => e.type === 'commit'));
-    for (const l of decidedAt) expect(l.output.timers).toContainEqual(expect.objectContaining({ kind: 'view', height: 2, view: 0 }));
+    for (const l of decidedAt)
+      expect(l.output.timers).toContainEqual(
+        expect.objectContaining({ kind: 'view', height: 2, view: 0 }),
+      );
   });
 
   it('the decision at the q-th commit happens exactly once, and the next block carries the certificate', () => {
@@ -335,11 +414,20 @@ describe('Replica: one height in the normal case', () => {
     net.submit(p2, transfer(1));
     net.run();
     for (const r of net.replicas) {
-      expect(net.events(r.id).filter((e) => e.type === 'commit').map((e) => (e as EventOf<'commit'>).height)).toEqual([1, 2]);
+      expect(
+        net
+          .events(r.id)
+          .filter((e) => e.type === 'commit')
+          .map((e) => (e as EventOf<'commit'>).height),
+      ).toEqual([1, 2]);
       const second = r.blocks[1]!.block;
       expect(second.proposer).toBe(p2);
       expect(second.prevHash).toBe(blockHash(r.blocks[0]!.block));
-      expect(second.lastCommit).toMatchObject({ height: 1, view: 0, digest: blockHash(r.blocks[0]!.block) });
+      expect(second.lastCommit).toMatchObject({
+        height: 1,
+        view: 0,
+        digest: blockHash(r.blocks[0]!.block),
+      });
       expect(second.lastCommit!.signatures.length).toBeGreaterThanOrEqual(3);
     }
   });
@@ -367,9 +455,16 @@ describe('Replica: refusals', () => {
     const pp = sentOf(net.submit(primary, transfer(0)), 'pre-prepare')[0]!.message;
     net.deliver(primary, b1, pp);
     const prepare = sentOf(net.deliver(primary, b2, pp), 'prepare')[0]!.message;
-    const forged: Message = { type: 'prepare', vote: { ...prepare.vote, sig: flip(prepare.vote.sig) } };
+    const forged: Message = {
+      type: 'prepare',
+      vote: { ...prepare.vote, sig: flip(prepare.vote.sig) },
+    };
     const out = net.deliver(b2, b1, forged);
-    expect(out).toEqual({ messages: [], timers: [], events: [{ type: 'dropped', from: b2, messageType: 'prepare', reason: 'bad signature' }] });
+    expect(out).toEqual({
+      messages: [],
+      timers: [],
+      events: [{ type: 'dropped', from: b2, messageType: 'prepare', reason: 'bad signature' }],
+    });
     // The forged copy did not count and did not block the genuine vote of the same signer.
     const genuine = net.deliver(b2, b1, prepare);
     expect(eventsOf(genuine, 'quorum')).toHaveLength(1);
@@ -381,9 +476,24 @@ describe('Replica: refusals', () => {
     net.start();
     const { primary, backups } = roles(net);
     const outsider = city.households[2]!;
-    const vote = signVote(chainId, outsider.keys.secretKey, outsider.id, 'commit', 1, 0, 'ab'.repeat(32));
+    const vote = signVote(
+      chainId,
+      outsider.keys.secretKey,
+      outsider.id,
+      'commit',
+      1,
+      0,
+      'ab'.repeat(32),
+    );
     const out = net.deliver(outsider.id, backups[0]!, { type: 'commit', vote });
-    expect(out.events).toEqual([{ type: 'dropped', from: outsider.id, messageType: 'commit', reason: 'voter outside the committee' }]);
+    expect(out.events).toEqual([
+      {
+        type: 'dropped',
+        from: outsider.id,
+        messageType: 'commit',
+        reason: 'voter outside the committee',
+      },
+    ]);
     expect(out.messages).toEqual([]);
     expect(primary).not.toBe(outsider.id);
   });
@@ -394,7 +504,9 @@ describe('Replica: refusals', () => {
     const { backups } = roles(net);
     const vote = sign(backups[1]!, 'commit', 1, 0, 'cd'.repeat(32));
     const out = net.deliver(backups[1]!, backups[0]!, { type: 'prepare', vote });
-    expect(eventsOf(out, 'dropped').map((e) => e.reason)).toEqual(['vote kind does not match the message']);
+    expect(eventsOf(out, 'dropped').map((e) => e.reason)).toEqual([
+      'vote kind does not match the message',
+    ]);
   });
 
   it('a pre-prepare from a committee member that is not the primary is dropped and gets no prepare', () => {
@@ -407,7 +519,14 @@ describe('Replica: refusals', () => {
     expect(block.txs).toHaveLength(1);
     const vote = sign(impostor, 'pre-prepare', 1, 0, blockHash(block));
     const out = net.deliver(impostor, victim, { type: 'pre-prepare', vote, block });
-    expect(eventsOf(out, 'dropped')).toEqual([{ type: 'dropped', from: impostor, messageType: 'pre-prepare', reason: 'pre-prepare from a non-primary' }]);
+    expect(eventsOf(out, 'dropped')).toEqual([
+      {
+        type: 'dropped',
+        from: impostor,
+        messageType: 'pre-prepare',
+        reason: 'pre-prepare from a non-primary',
+      },
+    ]);
     expect(eventsOf(out, 'proposal')).toEqual([]);
     expect(out.messages).toEqual([]);
   });
@@ -418,8 +537,14 @@ describe('Replica: refusals', () => {
     const { primary, backups } = roles(net);
     const pp = sentOf(net.submit(primary, transfer(0)), 'pre-prepare')[0]!.message;
     const other: Block = { ...pp.block, txs: [] };
-    const out = net.deliver(primary, backups[0]!, { type: 'pre-prepare', vote: pp.vote, block: other });
-    expect(eventsOf(out, 'dropped').map((e) => e.reason)).toEqual(['digest does not match the block']);
+    const out = net.deliver(primary, backups[0]!, {
+      type: 'pre-prepare',
+      vote: pp.vote,
+      block: other,
+    });
+    expect(eventsOf(out, 'dropped').map((e) => e.reason)).toEqual([
+      'digest does not match the block',
+    ]);
     expect(sentOf(out, 'prepare')).toEqual([]);
   });
 
@@ -444,14 +569,23 @@ describe('Replica: refusals', () => {
     expect(invalid).toHaveLength(1);
     expect(invalid[0]).toMatchObject({ height: 1, view: 0, proposer: primary });
     expect(invalid[0]!.reason).toMatch(/bad-signature/);
-    expect(eventsOf(out, 'evidence')).toEqual([{ type: 'evidence', stage: 'detected', offender: primary, kind: 'invalid-proposal', height: 1 }]);
+    expect(eventsOf(out, 'evidence')).toEqual([
+      {
+        type: 'evidence',
+        stage: 'detected',
+        offender: primary,
+        kind: 'invalid-proposal',
+        height: 1,
+      },
+    ]);
     expect(sentOf(out, 'prepare')).toEqual([]);
     expect(eventsOf(out, 'proposal')).toEqual([]);
     // The evidence goes to the committee, and is acceptable to every honest member.
     const ev = sentOf(out, 'evidence');
     expect(ev.map((m) => m.to).sort()).toEqual(net.ids.filter((id) => id !== b).sort());
     expect(ev[0]!.message.evidence).toEqual({ type: 'invalid-proposal', proposal: vote, block });
-    for (const r of net.replicas) expect(r.chain.evidenceAcceptable(ev[0]!.message.evidence)).toEqual({ ok: true });
+    for (const r of net.replicas)
+      expect(r.chain.evidenceAcceptable(ev[0]!.message.evidence)).toEqual({ ok: true });
   });
 
   it('two different signed pre-prepares from the primary for the same height and view are equivocation evidence', () => {
@@ -460,7 +594,15 @@ describe('Replica: refusals', () => {
     const { primary, backups } = roles(net);
     const b = backups[0]!;
     const head = net.get(primary).chain.headHash;
-    const blockA: Block = { height: 1, prevHash: head, proposer: primary, txs: [transfer(0, 100)], lastCommit: null, attestations: [], evidence: [] };
+    const blockA: Block = {
+      height: 1,
+      prevHash: head,
+      proposer: primary,
+      txs: [transfer(0, 100)],
+      lastCommit: null,
+      attestations: [],
+      evidence: [],
+    };
     const blockB: Block = { ...blockA, txs: [transfer(0, 200)] };
     const voteA = sign(primary, 'pre-prepare', 1, 0, blockHash(blockA));
     const voteB = sign(primary, 'pre-prepare', 1, 0, blockHash(blockB));
@@ -468,13 +610,20 @@ describe('Replica: refusals', () => {
     expect(sentOf(first, 'prepare')).toHaveLength(3);
     expect(eventsOf(first, 'evidence')).toEqual([]);
     const second = net.deliver(primary, b, { type: 'pre-prepare', vote: voteB, block: blockB });
-    expect(eventsOf(second, 'evidence')).toEqual([{ type: 'evidence', stage: 'detected', offender: primary, kind: 'equivocation', height: 1 }]);
+    expect(eventsOf(second, 'evidence')).toEqual([
+      { type: 'evidence', stage: 'detected', offender: primary, kind: 'equivocation', height: 1 },
+    ]);
     expect(sentOf(second, 'prepare')).toEqual([]); // still prepared only the first
     const ev = sentOf(second, 'evidence')[0]!.message.evidence;
     expect(ev).toEqual({ type: 'equivocation', first: voteA, second: voteB });
     expect(net.get(b).chain.evidenceAcceptable(ev)).toEqual({ ok: true });
     // The same equivocation seen again is not reported twice.
-    expect(eventsOf(net.deliver(primary, b, { type: 'pre-prepare', vote: voteB, block: blockB }), 'evidence')).toEqual([]);
+    expect(
+      eventsOf(
+        net.deliver(primary, b, { type: 'pre-prepare', vote: voteB, block: blockB }),
+        'evidence',
+      ),
+    ).toEqual([]);
   });
 
   it('a block-request is answered with the committed blocks and their certificates', () => {
@@ -483,14 +632,24 @@ describe('Replica: refusals', () => {
     net.heartbeat();
     net.heartbeat();
     const r = net.replicas[0]!;
-    const out = net.deliver(net.ids[1]!, r.id, { type: 'block-request', fromHeight: 1, toHeight: 10 });
+    const out = net.deliver(net.ids[1]!, r.id, {
+      type: 'block-request',
+      fromHeight: 1,
+      toHeight: 10,
+    });
     const resp = sentOf(out, 'block-response');
     expect(resp).toHaveLength(1);
     expect(resp[0]!.message.blocks).toEqual(r.blocks);
     expect(resp[0]!.message.blocks.map((b) => b.block.height)).toEqual([1, 2]);
     // Out of range or nonsense: nothing.
-    expect(net.deliver(net.ids[1]!, r.id, { type: 'block-request', fromHeight: 3, toHeight: 10 }).messages).toEqual([]);
-    expect(net.deliver(net.ids[1]!, r.id, { type: 'block-request', fromHeight: 0, toHeight: 10 }).messages).toEqual([]);
+    expect(
+      net.deliver(net.ids[1]!, r.id, { type: 'block-request', fromHeight: 3, toHeight: 10 })
+        .messages,
+    ).toEqual([]);
+    expect(
+      net.deliver(net.ids[1]!, r.id, { type: 'block-request', fromHeight: 0, toHeight: 10 })
+        .messages,
+    ).toEqual([]);
   });
 });
 
@@ -501,11 +660,21 @@ describe('Replica: view change', () => {
     const { backups } = roles(net);
     const b = backups[0]!;
     const out = net.fireViewTimer(b);
-    expect(eventsOf(out, 'view-change')).toEqual([{ type: 'view-change', height: 1, fromView: 0, toView: 1, reason: 'timeout' }]);
+    expect(eventsOf(out, 'view-change')).toEqual([
+      { type: 'view-change', height: 1, fromView: 0, toView: 1, reason: 'timeout' },
+    ]);
     const vcs = sentOf(out, 'view-change');
     expect(vcs.map((m) => m.to).sort()).toEqual(net.ids.filter((id) => id !== b).sort());
-    expect(vcs[0]!.message.viewChange).toMatchObject({ height: 1, view: 1, signer: b, prepared: null, accepted: null });
-    expect(out.timers).toEqual([{ kind: 'view', height: 1, view: 1, afterMs: 2 * net.genesis.config.viewTimeoutMs }]);
+    expect(vcs[0]!.message.viewChange).toMatchObject({
+      height: 1,
+      view: 1,
+      signer: b,
+      prepared: null,
+      accepted: null,
+    });
+    expect(out.timers).toEqual([
+      { kind: 'view', height: 1, view: 1, afterMs: 2 * net.genesis.config.viewTimeoutMs },
+    ]);
     expect(net.get(b).view).toBe(1);
     expect(net.get(b).status).toBe('view-change');
   });
@@ -514,8 +683,16 @@ describe('Replica: view change', () => {
     const net = new Net();
     net.start();
     const b = roles(net).backups[0]!;
-    expect(net.fire(b, { kind: 'view', height: 1, view: 3, afterMs: 0 })).toEqual({ messages: [], timers: [], events: [] });
-    expect(net.fire(b, { kind: 'view', height: 2, view: 0, afterMs: 0 })).toEqual({ messages: [], timers: [], events: [] });
+    expect(net.fire(b, { kind: 'view', height: 1, view: 3, afterMs: 0 })).toEqual({
+      messages: [],
+      timers: [],
+      events: [],
+    });
+    expect(net.fire(b, { kind: 'view', height: 2, view: 0, afterMs: 0 })).toEqual({
+      messages: [],
+      timers: [],
+      events: [],
+    });
     expect(net.get(b).view).toBe(0);
   });
 
@@ -532,13 +709,17 @@ describe('Replica: view change', () => {
     const online = net.ids.filter((id) => id !== silent);
     for (const id of online) net.fireViewTimer(id);
     net.run();
-    const newViews = net.log.filter((l) => l.id === next).flatMap((l) => sentOf(l.output, 'new-view'));
+    const newViews = net.log
+      .filter((l) => l.id === next)
+      .flatMap((l) => sentOf(l.output, 'new-view'));
     expect(newViews.length).toBeGreaterThan(0);
     expect(newViews[0]!.message).toMatchObject({ height: 1, view: 1 });
     expect(newViews[0]!.message.viewChanges.length).toBeGreaterThanOrEqual(3);
     for (const id of online) {
       const events = net.events(id);
-      expect(events.filter((e) => e.type === 'new-view')).toEqual([{ type: 'new-view', height: 1, view: 1, primary: next, reproposed: false }]);
+      expect(events.filter((e) => e.type === 'new-view')).toEqual([
+        { type: 'new-view', height: 1, view: 1, primary: next, reproposed: false },
+      ]);
       const commits = events.filter((e): e is EventOf<'commit'> => e.type === 'commit');
       expect(commits).toHaveLength(1);
       expect(commits[0]).toMatchObject({ height: 1, view: 1, proposer: next, txCount: 1 });
@@ -556,7 +737,9 @@ describe('Replica: view change', () => {
     const afterOne = net.deliver(b1, b3, vc1);
     expect(eventsOf(afterOne, 'view-change')).toEqual([]); // one could be Byzantine
     const afterTwo = net.deliver(b2, b3, vc2);
-    expect(eventsOf(afterTwo, 'view-change')).toEqual([{ type: 'view-change', height: 1, fromView: 0, toView: 1, reason: 'f+1 view-changes' }]);
+    expect(eventsOf(afterTwo, 'view-change')).toEqual([
+      { type: 'view-change', height: 1, fromView: 0, toView: 1, reason: 'f+1 view-changes' },
+    ]);
     expect(net.get(b3).view).toBe(1);
   });
 
@@ -565,7 +748,10 @@ describe('Replica: view change', () => {
     net.start();
     const { backups } = roles(net);
     const vc = sentOf(net.fireViewTimer(backups[0]!), 'view-change')[0]!.message.viewChange;
-    const out = net.deliver(backups[0]!, backups[1]!, { type: 'view-change', viewChange: { ...vc, sig: flip(vc.sig) } });
+    const out = net.deliver(backups[0]!, backups[1]!, {
+      type: 'view-change',
+      viewChange: { ...vc, sig: flip(vc.sig) },
+    });
     expect(eventsOf(out, 'dropped').map((e) => e.reason)).toEqual(['invalid view-change']);
   });
 
@@ -581,7 +767,9 @@ describe('Replica: view change', () => {
     for (const id of net.ids) net.fireViewTimer(id);
     net.run();
     for (const r of net.replicas) {
-      expect(net.events(r.id).filter((e) => e.type === 'new-view')).toEqual([{ type: 'new-view', height: 1, view: 1, primary: next, reproposed: true }]);
+      expect(net.events(r.id).filter((e) => e.type === 'new-view')).toEqual([
+        { type: 'new-view', height: 1, view: 1, primary: next, reproposed: true },
+      ]);
       expect(r.chain.height).toBe(1);
       expect(r.blocks[0]!.certificate).toMatchObject({ view: 1, digest: pp.vote.digest });
     }
@@ -594,10 +782,27 @@ describe('Replica: view change', () => {
     const next = net.primary(1);
     const target = backups.find((id) => id !== next)!;
     const vc = sentOf(net.fireViewTimer(next), 'view-change')[0]!.message.viewChange;
-    const block: Block = { height: 1, prevHash: net.get(next).chain.headHash, proposer: next, txs: [], lastCommit: null, attestations: [], evidence: [] };
+    const block: Block = {
+      height: 1,
+      prevHash: net.get(next).chain.headHash,
+      proposer: next,
+      txs: [],
+      lastCommit: null,
+      attestations: [],
+      evidence: [],
+    };
     const proposal = sign(next, 'pre-prepare', 1, 1, blockHash(block));
-    const out = net.deliver(next, target, { type: 'new-view', height: 1, view: 1, viewChanges: [vc], proposal, block });
-    expect(eventsOf(out, 'dropped').map((e) => e.reason)).toEqual(['new-view without a quorum of view-changes']);
+    const out = net.deliver(next, target, {
+      type: 'new-view',
+      height: 1,
+      view: 1,
+      viewChanges: [vc],
+      proposal,
+      block,
+    });
+    expect(eventsOf(out, 'dropped').map((e) => e.reason)).toEqual([
+      'new-view without a quorum of view-changes',
+    ]);
     expect(eventsOf(out, 'new-view')).toEqual([]);
     expect(net.get(target).view).toBe(0);
   });
@@ -605,10 +810,20 @@ describe('Replica: view change', () => {
 
 describe('Replica: catch-up', () => {
   /** A net where the last member of the committee missed heights 1 and 2 (it is never primary there). */
-  function laggingNet(): { net: Net; lagger: ValidatorId; source: Replica; blocks: readonly CommittedBlock[] } {
+  function laggingNet(): {
+    net: Net;
+    lagger: ValidatorId;
+    source: Replica;
+    blocks: readonly CommittedBlock[];
+  } {
     const net = new Net();
     const schedule = net.replicas[0]!.chain.schedule;
-    const lagger = net.ids.find((id) => id !== schedule.primary(1, 0) && id !== schedule.primary(2, 0) && id !== schedule.primary(3, 0))!;
+    const lagger = net.ids.find(
+      (id) =>
+        id !== schedule.primary(1, 0) &&
+        id !== schedule.primary(2, 0) &&
+        id !== schedule.primary(3, 0),
+    )!;
     net.offline.add(lagger);
     net.start(net.ids.filter((id) => id !== lagger));
     net.heartbeat();
@@ -629,14 +844,20 @@ describe('Replica: catch-up', () => {
     expect(lag.chain.height).toBe(2);
     expect(lag.chain.headHash).toBe(source.chain.headHash);
     expect(lag.chain.stateDigest()).toBe(source.chain.stateDigest());
-    expect(balanceOf(lag.chain.ledger, bob.id, 'CNY')).toBe(balanceOf(source.chain.ledger, bob.id, 'CNY'));
+    expect(balanceOf(lag.chain.ledger, bob.id, 'CNY')).toBe(
+      balanceOf(source.chain.ledger, bob.id, 'CNY'),
+    );
     expect(eventsOf(out, 'commit').map((e) => [e.height, e.viaCatchUp])).toEqual([
       [1, true],
       [2, true],
     ]);
-    expect(eventsOf(out, 'catch-up')).toEqual([{ type: 'catch-up', fromHeight: 1, toHeight: 2, peer: source.id }]);
+    expect(eventsOf(out, 'catch-up')).toEqual([
+      { type: 'catch-up', fromHeight: 1, toHeight: 2, peer: source.id },
+    ]);
     // Back in the game: it arms the view timer of height 3.
-    expect(out.timers).toContainEqual(expect.objectContaining({ kind: 'view', height: 3, view: 0 }));
+    expect(out.timers).toContainEqual(
+      expect.objectContaining({ kind: 'view', height: 3, view: 0 }),
+    );
     // And it then takes part in height 3 with everyone.
     net.heartbeat();
     for (const r of net.replicas) expect(r.chain.height).toBe(3);
@@ -645,9 +866,14 @@ describe('Replica: catch-up', () => {
   it('rejects a block-response whose certificate has fewer than q signatures', () => {
     const { net, lagger, source, blocks } = laggingNet();
     const [first] = blocks;
-    const short: CommittedBlock = { block: first!.block, certificate: { ...first!.certificate, signatures: first!.certificate.signatures.slice(0, 2) } };
+    const short: CommittedBlock = {
+      block: first!.block,
+      certificate: { ...first!.certificate, signatures: first!.certificate.signatures.slice(0, 2) },
+    };
     const out = net.deliver(source.id, lagger, { type: 'block-response', blocks: [short] });
-    expect(eventsOf(out, 'dropped')).toEqual([{ type: 'dropped', from: source.id, messageType: 'decided', reason: 'certificate has 2 of 3 votes' }]);
+    expect(eventsOf(out, 'dropped').map((e) => [e.from, e.reason])).toEqual([
+      [source.id, 'certificate has 2 of 3 votes'],
+    ]);
     expect(eventsOf(out, 'commit')).toEqual([]);
     expect(net.get(lagger).chain.height).toBe(0);
   });
@@ -655,10 +881,17 @@ describe('Replica: catch-up', () => {
   it('rejects a block-response whose certificate carries a forged signature', () => {
     const { net, lagger, source, blocks } = laggingNet();
     const [first] = blocks;
-    const sigs = first!.certificate.signatures.map((s, i) => (i === 0 ? { ...s, sig: flip(s.sig) } : s));
-    const forged: CommittedBlock = { block: first!.block, certificate: { ...first!.certificate, signatures: sigs } };
+    const sigs = first!.certificate.signatures.map((s, i) =>
+      i === 0 ? { ...s, sig: flip(s.sig) } : s,
+    );
+    const forged: CommittedBlock = {
+      block: first!.block,
+      certificate: { ...first!.certificate, signatures: sigs },
+    };
     const out = net.deliver(source.id, lagger, { type: 'block-response', blocks: [forged] });
-    expect(eventsOf(out, 'dropped').map((e) => e.reason)).toEqual(['certificate signature invalid']);
+    expect(eventsOf(out, 'dropped').map((e) => e.reason)).toEqual([
+      'certificate signature invalid',
+    ]);
     expect(net.get(lagger).chain.height).toBe(0);
   });
 
@@ -667,19 +900,256 @@ describe('Replica: catch-up', () => {
     const [first] = blocks;
     expect(first!.block.txs).toEqual([]); // height 1 was an empty heartbeat block
     const other: Block = { ...first!.block, txs: [transfer(0)] };
-    const out = net.deliver(source.id, lagger, { type: 'block-response', blocks: [{ block: other, certificate: first!.certificate }] });
-    expect(eventsOf(out, 'dropped').map((e) => e.reason)).toEqual(['certificate is for another block']);
+    const out = net.deliver(source.id, lagger, {
+      type: 'block-response',
+      blocks: [{ block: other, certificate: first!.certificate }],
+    });
+    expect(eventsOf(out, 'dropped').map((e) => e.reason)).toEqual([
+      'certificate is for another block',
+    ]);
     expect(net.get(lagger).chain.height).toBe(0);
+  });
+
+  it('a response with a good block then a forged one commits the good block and drops the rest', () => {
+    const { net, lagger, source, blocks } = laggingNet();
+    const [first, second] = blocks;
+    const sigs = second!.certificate.signatures.map((s, i) =>
+      i === 1 ? { ...s, sig: flip(s.sig) } : s,
+    );
+    const out = net.deliver(source.id, lagger, {
+      type: 'block-response',
+      blocks: [
+        first!,
+        { block: second!.block, certificate: { ...second!.certificate, signatures: sigs } },
+      ],
+    });
+    expect(eventsOf(out, 'commit').map((e) => e.height)).toEqual([1]);
+    expect(eventsOf(out, 'dropped').map((e) => e.reason)).toEqual([
+      'certificate signature invalid',
+    ]);
+    expect(net.get(lagger).chain.height).toBe(1);
+    expect(net.get(lagger).chain.headHash).toBe(blockHash(first!.block));
   });
 
   it('rejects a certificate made of real commit signatures padded with the same signer twice', () => {
     const { net, lagger, source, blocks } = laggingNet();
     const [first] = blocks;
     const two = first!.certificate.signatures.slice(0, 2);
-    const padded: CommittedBlock = { block: first!.block, certificate: { ...first!.certificate, signatures: [...two, two[0]!] } };
+    const padded: CommittedBlock = {
+      block: first!.block,
+      certificate: { ...first!.certificate, signatures: [...two, two[0]!] },
+    };
     const out = net.deliver(source.id, lagger, { type: 'block-response', blocks: [padded] });
     expect(eventsOf(out, 'dropped').map((e) => e.reason)).toEqual(['certificate signer twice']);
     expect(net.get(lagger).chain.height).toBe(0);
+  });
+});
+
+describe('Replica: evidence is committed and quarantines the offender', () => {
+  it('equivocation evidence goes into a later block; at the epoch turn the offender is quarantined and leaves the committee', () => {
+    const net = new Net();
+    net.start();
+    const { primary, backups } = roles(net);
+    const b = backups[0]!;
+    const pp = sentOf(net.submit(primary, transfer(0, 100)), 'pre-prepare')[0]!.message;
+    const blockB: Block = { ...pp.block, txs: [transfer(0, 200)] };
+    net.deliver(primary, b, pp);
+    const detected = net.deliver(primary, b, {
+      type: 'pre-prepare',
+      vote: sign(primary, 'pre-prepare', 1, 0, blockHash(blockB)),
+      block: blockB,
+    });
+    expect(eventsOf(detected, 'evidence')).toHaveLength(1);
+    net.run();
+    const epochLength = net.genesis.config.epochLength;
+    for (let h = 2; h <= epochLength + 1; h++) net.heartbeat();
+    const states = new Set<string>();
+    for (const r of net.replicas) {
+      expect(r.chain.height).toBe(epochLength + 1);
+      states.add(r.chain.stateDigest());
+      const events = net.events(r.id);
+      expect(events.filter((e) => e.type === 'evidence' && e.stage === 'committed')).toEqual([
+        {
+          type: 'evidence',
+          stage: 'committed',
+          offender: primary,
+          kind: 'equivocation',
+          height: 1,
+        },
+      ]);
+      expect(events.filter((e) => e.type === 'tier-change')).toEqual([
+        {
+          type: 'tier-change',
+          id: primary,
+          from: 'core',
+          to: 'quarantined',
+          trustBefore: 0,
+          trustAfter: 0,
+          reason: 'evidence',
+          epoch: 1,
+        },
+      ]);
+      const epoch = events.filter((e): e is EventOf<'epoch'> => e.type === 'epoch');
+      expect(epoch).toHaveLength(1);
+      expect(epoch[0]).toMatchObject({ epoch: 1, firstHeight: epochLength + 1 });
+      expect([...epoch[0]!.committee].sort()).toEqual([...backups].sort());
+      expect(r.chain.validators.get(primary)).toMatchObject({
+        trust: 0,
+        tier: 'quarantined',
+        quarantinedAtEpoch: 0,
+        offences: 1,
+      });
+      // The honest members signed their share of every certificate: full score, trust 800 → 900.
+      for (const id of backups) expect(r.chain.validators.get(id)!.trust).toBe(900);
+    }
+    expect(states.size).toBe(1); // the quarantined replica follows the chain through 'decided' pushes
+  });
+
+  it("invalid-proposal evidence is included at the same height after the view change and zeroes the offender's trust", () => {
+    const net = new Net();
+    net.start();
+    const { primary, backups } = roles(net);
+    const tx = transfer(0);
+    const block: Block = {
+      height: 1,
+      prevHash: net.get(primary).chain.headHash,
+      proposer: primary,
+      txs: [{ ...tx, sig: flip(tx.sig) }],
+      lastCommit: null,
+      attestations: [],
+      evidence: [],
+    };
+    const vote = sign(primary, 'pre-prepare', 1, 0, blockHash(block));
+    net.offline.add(primary);
+    for (const b of backups) net.deliver(primary, b, { type: 'pre-prepare', vote, block });
+    net.run();
+    for (const b of backups) net.fireViewTimer(b);
+    net.run();
+    for (const b of backups) {
+      const r = net.get(b);
+      expect(r.chain.height).toBe(1);
+      expect(r.blocks[0]!.block.evidence).toEqual([
+        { type: 'invalid-proposal', proposal: vote, block },
+      ]);
+      expect(net.events(b).filter((e) => e.type === 'evidence' && e.stage === 'committed')).toEqual(
+        [
+          {
+            type: 'evidence',
+            stage: 'committed',
+            offender: primary,
+            kind: 'invalid-proposal',
+            height: 1,
+          },
+        ],
+      );
+      expect(r.chain.validators.get(primary)).toMatchObject({ trust: 0, quarantinedAtEpoch: 0 });
+    }
+  });
+});
+
+describe('Replica: bugs found (expected to fail until src is fixed)', () => {
+  // BUG: validateBlock checks only that block.proposer is *a* committee member, and
+  // acceptProposal never compares it with the pre-prepare's signer. So the primary can put another
+  // member's id in `proposer`: honest backups prepare and commit it, the 'commit' event and the
+  // chain's epoch record (`proposals`) credit the wrong validator, and the block misattributes
+  // who proposed it (the UI shows a lie).
+  it(
+    'BUG: a pre-prepare whose block names another member as proposer gets no prepare',
+    () => {
+      const net = new Net();
+      net.start();
+      const { primary, backups } = roles(net);
+      const [framed, b] = [backups[0]!, backups[1]!];
+      const block: Block = {
+        height: 1,
+        prevHash: net.get(primary).chain.headHash,
+        proposer: framed,
+        txs: [],
+        lastCommit: null,
+        attestations: [],
+        evidence: [],
+      };
+      const vote = sign(primary, 'pre-prepare', 1, 0, blockHash(block));
+      const out = net.deliver(primary, b, { type: 'pre-prepare', vote, block });
+      expect(sentOf(out, 'prepare')).toEqual([]);
+    },
+  );
+
+  // BUG (denial of service): onNewView calls chain.primary(view) before it checks any signature,
+  // and ProposerSchedule.primary materialises every entry of the sequence up to the index
+  // (height − firstHeight + view). Anyone — not even a validator — can send a new-view with a huge
+  // view (2^40, say; the codec accepts any safe integer ≥ 0) and make every replica loop and
+  // allocate until it runs out of memory. The
+  // same happens with a signed pre-prepare for a huge view from any committee member
+  // (onVoteMessage calls chain.primary(vote.view) before the view check). Here a modest
+  // view of 200 000 from an outsider already makes the schedule build 200 001 entries.
+  it(
+    'BUG: a new-view for an absurd view from an outsider costs no work proportional to the view',
+    () => {
+      const net = new Net();
+      net.start();
+      const { primary, backups } = roles(net);
+      const outsider = city.households[2]!;
+      const view = 200_000;
+      const block: Block = {
+        height: 1,
+        prevHash: net.get(primary).chain.headHash,
+        proposer: primary,
+        txs: [],
+        lastCommit: null,
+        attestations: [],
+        evidence: [],
+      };
+      const proposal = signVote(
+        chainId,
+        outsider.keys.secretKey,
+        outsider.id,
+        'pre-prepare',
+        1,
+        view,
+        blockHash(block),
+      );
+      const target = net.get(backups[0]!);
+      const out = net.deliver(outsider.id, target.id, {
+        type: 'new-view',
+        height: 1,
+        view,
+        viewChanges: [],
+        proposal,
+        block,
+      });
+      expect(eventsOf(out, 'dropped')).toHaveLength(1);
+      const materialised = (target.chain.schedule as unknown as { sequence: unknown[] }).sequence
+        .length;
+      expect(materialised).toBeLessThan(1_000);
+    },
+  );
+
+  // ROBUSTNESS: handle() promises never to throw on anything a peer can send, but a committee
+  // member's signed pre-prepare with a negative view reaches chain.primary(view) with a negative
+  // schedule index, which throws RangeError out of Replica.handle. src/protocol/codec.ts refuses
+  // negative views on the wire, so only in-process senders (the simulator, fault wrappers) can
+  // trigger it today; the replica should still drop such votes rather than rely on the codec.
+  it('ROBUSTNESS: a signed pre-prepare with a negative view is dropped, not thrown', () => {
+    const net = new Net();
+    net.start();
+    const { primary, backups } = roles(net);
+    const [byzantine, b] = [backups[0]!, backups[1]!];
+    const block: Block = {
+      height: 1,
+      prevHash: net.get(primary).chain.headHash,
+      proposer: byzantine,
+      txs: [],
+      lastCommit: null,
+      attestations: [],
+      evidence: [],
+    };
+    const vote = sign(byzantine, 'pre-prepare', 1, -1, blockHash(block));
+    let out: ReplicaOutput | undefined;
+    expect(() => {
+      out = net.deliver(byzantine, b, { type: 'pre-prepare', vote, block });
+    }).not.toThrow();
+    expect(sentOf(out!, 'prepare')).toEqual([]);
   });
 });
 
@@ -690,7 +1160,7 @@ describe('Replica: determinism', () => {
     net.start();
     for (const id of net.ids) net.submit(id, transfer(0));
     net.run();
-    const { primary } = { primary: net.primary(0) };
+    const primary = net.primary(0); // primary of height 2, about to crash
     net.offline.add(primary);
     for (const id of net.ids) net.submit(id, transfer(1));
     net.run();
@@ -705,7 +1175,11 @@ describe('Replica: determinism', () => {
     const keys = city.validators.find((v) => v.id === observed)!.keys;
     const transcripts: string[] = [];
     for (let copy = 0; copy < 4; copy++) {
-      const replica = new Replica({ genesis: genesisFor(), keys, check: new SignatureVerifierCheck().check });
+      const replica = new Replica({
+        genesis: genesisFor(),
+        keys,
+        check: new SignatureVerifierCheck().check,
+      });
       transcripts.push(canonicalJson(inputs.map((input) => replica.handle(input))));
     }
     for (const t of transcripts) expect(t).toBe(original);
@@ -726,8 +1200,17 @@ describe('Replica: signatures are bound to the vote kind', () => {
     net.start();
     const { backups } = roles(net);
     const prepare = sign(backups[1]!, 'prepare', 1, 0, 'ef'.repeat(32));
-    expect(check(Buffer.from(backups[1]!, 'hex'), voteSigningBytes(chainId, 'prepare', 1, 0, prepare.digest), prepare.sig)).toBe(true);
-    const out = net.deliver(backups[1]!, backups[0]!, { type: 'commit', vote: { ...prepare, kind: 'commit' } });
+    expect(
+      check(
+        Buffer.from(backups[1]!, 'hex'),
+        voteSigningBytes(chainId, 'prepare', 1, 0, prepare.digest),
+        prepare.sig,
+      ),
+    ).toBe(true);
+    const out = net.deliver(backups[1]!, backups[0]!, {
+      type: 'commit',
+      vote: { ...prepare, kind: 'commit' },
+    });
     expect(eventsOf(out, 'dropped').map((e) => e.reason)).toEqual(['bad signature']);
   });
 });
