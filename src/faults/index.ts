@@ -7,7 +7,15 @@ import type { KeyPair } from '../crypto/keys.ts';
 import { signVote, signViewChange, blockHash } from '../protocol/signing.ts';
 import { quorumSize } from '../protocol/quorum.ts';
 import type { Replica } from '../protocol/replica.ts';
-import type { Block, Envelope, Message, ReplicaInput, ReplicaOutput, ValidatorId, Vote } from '../protocol/types.ts';
+import type {
+  Block,
+  Envelope,
+  Message,
+  ReplicaInput,
+  ReplicaOutput,
+  ValidatorId,
+  Vote,
+} from '../protocol/types.ts';
 import type { SignedTx } from '../ledger/types.ts';
 
 export const faultModes = [
@@ -100,14 +108,24 @@ abstract class RewritingNode implements Node {
   protected abstract rewrite(messages: Envelope[]): Envelope[];
 
   protected resign(vote: Vote, digest: string): Vote {
-    return signVote(this.ctx.chainId, this.ctx.keys.secretKey, this.id, vote.kind, vote.height, vote.view, digest);
+    return signVote(
+      this.ctx.chainId,
+      this.ctx.keys.secretKey,
+      this.id,
+      vote.kind,
+      vote.height,
+      vote.view,
+      digest,
+    );
   }
 }
 
 /** Never proposes when it is the primary (its views time out); votes normally otherwise. */
 class SilentNode extends RewritingNode {
   protected rewrite(messages: Envelope[]): Envelope[] {
-    return messages.filter((e) => e.message.type !== 'pre-prepare' && e.message.type !== 'new-view');
+    return messages.filter(
+      (e) => e.message.type !== 'pre-prepare' && e.message.type !== 'new-view',
+    );
   }
 }
 
@@ -124,7 +142,10 @@ class EquivocatingNode extends RewritingNode {
     const alternatives = new Map<Message, Message | null>();
     for (const e of messages) {
       const m = e.message;
-      if (!second.has(e.to) || (m.type !== 'pre-prepare' && m.type !== 'prepare' && m.type !== 'commit')) {
+      if (
+        !second.has(e.to) ||
+        (m.type !== 'pre-prepare' && m.type !== 'prepare' && m.type !== 'commit')
+      ) {
         out.push(e);
         continue;
       }
@@ -142,7 +163,15 @@ class EquivocatingNode extends RewritingNode {
           const signer = toHex(keys.publicKey);
           for (const kind of ['prepare', 'commit'] as const) {
             if (kind === 'prepare' && signer === this.id) continue; // the pre-prepare is its prepare
-            const vote = signVote(this.ctx.chainId, keys.secretKey, signer, kind, original.vote.height, original.vote.view, digest);
+            const vote = signVote(
+              this.ctx.chainId,
+              keys.secretKey,
+              signer,
+              kind,
+              original.vote.height,
+              original.vote.view,
+              digest,
+            );
             out.push({ to, message: { type: kind, vote } });
           }
         }
@@ -151,7 +180,9 @@ class EquivocatingNode extends RewritingNode {
     return out;
   }
 
-  private alternative(m: Extract<Message, { type: 'pre-prepare' | 'prepare' | 'commit' }>): Message | null {
+  private alternative(
+    m: Extract<Message, { type: 'pre-prepare' | 'prepare' | 'commit' }>,
+  ): Message | null {
     if (m.type === 'pre-prepare') {
       const block = alternativeBlock(m.block, this.replica.chain.lastCommittee.length);
       if (!block) return null;
@@ -168,7 +199,8 @@ function alternativeBlock(block: Block, lastCommitteeSize: number): Block | null
   if (cert && lastCommitteeSize > 0 && cert.signatures.length > quorumSize(lastCommitteeSize)) {
     return { ...block, lastCommit: { ...cert, signatures: cert.signatures.slice(0, -1) } };
   }
-  if (block.attestations.length > 0) return { ...block, attestations: block.attestations.slice(0, -1) };
+  if (block.attestations.length > 0)
+    return { ...block, attestations: block.attestations.slice(0, -1) };
   return null;
 }
 
@@ -237,7 +269,10 @@ class ForgingNode extends RewritingNode {
         case 'commit':
           return { to: e.to, message: { ...m, vote: { ...m.vote, sig: flipBit(m.vote.sig) } } };
         case 'view-change':
-          return { to: e.to, message: { ...m, viewChange: { ...m.viewChange, sig: flipBit(m.viewChange.sig) } } };
+          return {
+            to: e.to,
+            message: { ...m, viewChange: { ...m.viewChange, sig: flipBit(m.viewChange.sig) } },
+          };
         default:
           return e;
       }
@@ -254,7 +289,18 @@ class StaleViewChangeNode extends RewritingNode {
       const vc = m.viewChange;
       return {
         to: e.to,
-        message: { type: 'view-change', viewChange: signViewChange(this.ctx.chainId, this.ctx.keys.secretKey, this.id, vc.height, vc.view, null, vc.accepted) },
+        message: {
+          type: 'view-change',
+          viewChange: signViewChange(
+            this.ctx.chainId,
+            this.ctx.keys.secretKey,
+            this.id,
+            vc.height,
+            vc.view,
+            null,
+            vc.accepted,
+          ),
+        },
       };
     });
   }
@@ -284,7 +330,10 @@ class LinkFaultNode extends HonestNode implements Node {
   linkRule(to: ValidatorId): LinkRule {
     if (this.fault === 'delay') return { drop: false, extraDelayMs: this.ctx.delayMs };
     if (!this.victims) {
-      const others = this.replica.chain.validatorList().map((v) => v.id).filter((id) => id !== this.id);
+      const others = this.replica.chain
+        .validatorList()
+        .map((v) => v.id)
+        .filter((id) => id !== this.id);
       this.victims = this.ctx.pickHalf(others);
     }
     return { drop: this.victims.has(to), extraDelayMs: 0 };

@@ -142,14 +142,23 @@ export type TxResult =
       /** Set for `pay-bill`: what moved, so the protocol can tell high-value payments apart. */
       readonly payment: { readonly asset: Asset; readonly amount: number } | null;
     }
-  | { readonly ok: false; readonly txId: TxId; readonly reason: RejectReason; readonly detail: string };
+  | {
+      readonly ok: false;
+      readonly txId: TxId;
+      readonly reason: RejectReason;
+      readonly detail: string;
+    };
 
 /**
  * Synchronous signature check injected by the host. It must be a pure function of its inputs (the
  * host answers from a cache warmed by the asynchronous native verifier, or falls back to the
  * strict pure-JS path; both accept exactly the same signatures).
  */
-export type SignatureCheck = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+export type SignatureCheck = (
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+) => boolean;
 
 export interface GenesisAccount {
   readonly id: AccountId;

@@ -14,11 +14,7 @@ import {
 import type { SignatureCheck, TxResult } from '../ledger/types.ts';
 import { ProposerSchedule } from './primary.ts';
 import { quorumSize } from './quorum.ts';
-import {
-  attestationSigningBytes,
-  blockHash,
-  voteSigningBytes,
-} from './signing.ts';
+import { attestationSigningBytes, blockHash, voteSigningBytes } from './signing.ts';
 import {
   assignTiers,
   emptyRecord,
@@ -135,7 +131,15 @@ export class Chain {
     this.ledger = createLedger(genesis.ledger);
     for (const v of registeredValidators(this.ledger)) {
       const trust = genesis.initialTrust[v.id] ?? genesis.config.genesisTrust;
-      this.validators.set(v.id, { id: v.id, name: v.name, trust, tier: 'observer', joinedHeight: 0, quarantinedAtEpoch: null, offences: 0 });
+      this.validators.set(v.id, {
+        id: v.id,
+        name: v.name,
+        trust,
+        tier: 'observer',
+        joinedHeight: 0,
+        quarantinedAtEpoch: null,
+        offences: 0,
+      });
     }
     const assignment = assignTiers(this.config, [...this.validators.values()]);
     for (const [id, tier] of assignment.tiers) this.setTier(id, tier);
@@ -150,9 +154,20 @@ export class Chain {
     if (v) this.validators.set(id, { ...v, tier });
   }
 
-  private scheduleFor(firstHeight: number, committee: readonly ValidatorId[], carried?: ReadonlyMap<ValidatorId, number>): ProposerSchedule {
+  private scheduleFor(
+    firstHeight: number,
+    committee: readonly ValidatorId[],
+    carried?: ReadonlyMap<ValidatorId, number>,
+  ): ProposerSchedule {
     const weights = committee.map((id) => this.validators.get(id)?.trust ?? 1);
-    return new ProposerSchedule(this.config.mode, firstHeight, committee, weights, carried, this.config.epochLength);
+    return new ProposerSchedule(
+      this.config.mode,
+      firstHeight,
+      committee,
+      weights,
+      carried,
+      this.config.epochLength,
+    );
   }
 
   /** Height being decided now. */
@@ -184,7 +199,10 @@ export class Chain {
 
   verifyVote(v: Vote): boolean {
     const key = publicKey(v.signer);
-    return key !== null && this.check(key, voteSigningBytes(this.chainId, v.kind, v.height, v.view, v.digest), v.sig);
+    return (
+      key !== null &&
+      this.check(key, voteSigningBytes(this.chainId, v.kind, v.height, v.view, v.digest), v.sig)
+    );
   }
 
   /**
@@ -199,12 +217,21 @@ export class Chain {
     const members = new Set(committee);
     const seen = new Set<ValidatorId>();
     for (const s of cert.signatures) {
-      if (!kinds.includes(s.kind)) return { ok: false, reason: `certificate holds a ${s.kind} vote` };
-      if (!members.has(s.signer)) return { ok: false, reason: 'certificate signer outside the committee' };
+      if (!kinds.includes(s.kind))
+        return { ok: false, reason: `certificate holds a ${s.kind} vote` };
+      if (!members.has(s.signer))
+        return { ok: false, reason: 'certificate signer outside the committee' };
       if (seen.has(s.signer)) return { ok: false, reason: 'certificate signer twice' };
       seen.add(s.signer);
       const key = publicKey(s.signer);
-      if (!key || !this.check(key, voteSigningBytes(this.chainId, s.kind, cert.height, cert.view, cert.digest), s.sig)) {
+      if (
+        !key ||
+        !this.check(
+          key,
+          voteSigningBytes(this.chainId, s.kind, cert.height, cert.view, cert.digest),
+          s.sig,
+        )
+      ) {
         return { ok: false, reason: 'certificate signature invalid' };
       }
     }
@@ -215,8 +242,10 @@ export class Chain {
 
   /** A commit certificate for the next height, checked against its committee. */
   verifyDecision(block: Block, cert: CommitCertificate): Verdict {
-    if (cert.height !== this.nextHeight || block.height !== this.nextHeight) return { ok: false, reason: 'not the next height' };
-    if (cert.digest !== blockHash(block)) return { ok: false, reason: 'certificate is for another block' };
+    if (cert.height !== this.nextHeight || block.height !== this.nextHeight)
+      return { ok: false, reason: 'not the next height' };
+    if (cert.digest !== blockHash(block))
+      return { ok: false, reason: 'certificate is for another block' };
     return this.verifyCertificate(cert, this.committee, ['commit']);
   }
 
@@ -224,13 +253,24 @@ export class Chain {
   attestationAcceptable(a: Attestation, alreadyInBlock?: ReadonlySet<string>): Verdict {
     const recent = this.recent.get(a.height);
     if (!recent) return { ok: false, reason: 'attestation for a height outside the window' };
-    if (recent.blockHash !== a.blockHash || recent.resultsHash !== a.resultsHash) return { ok: false, reason: 'attestation disagrees with the chain' };
+    if (recent.blockHash !== a.blockHash || recent.resultsHash !== a.resultsHash)
+      return { ok: false, reason: 'attestation disagrees with the chain' };
     const v = this.validators.get(a.signer);
-    if (!v || v.quarantinedAtEpoch !== null) return { ok: false, reason: 'attester not an active validator' };
-    if (this.committeeSet.has(a.signer)) return { ok: false, reason: 'committee members do not attest' };
-    if (recent.attesters.has(a.signer) || alreadyInBlock?.has(`${a.signer}/${a.height}`)) return { ok: false, reason: 'duplicate attestation' };
+    if (!v || v.quarantinedAtEpoch !== null)
+      return { ok: false, reason: 'attester not an active validator' };
+    if (this.committeeSet.has(a.signer))
+      return { ok: false, reason: 'committee members do not attest' };
+    if (recent.attesters.has(a.signer) || alreadyInBlock?.has(`${a.signer}/${a.height}`))
+      return { ok: false, reason: 'duplicate attestation' };
     const key = publicKey(a.signer);
-    if (!key || !this.check(key, attestationSigningBytes(this.chainId, a.height, a.blockHash, a.resultsHash), a.sig)) {
+    if (
+      !key ||
+      !this.check(
+        key,
+        attestationSigningBytes(this.chainId, a.height, a.blockHash, a.resultsHash),
+        a.sig,
+      )
+    ) {
       return { ok: false, reason: 'attestation signature invalid' };
     }
     return { ok: true };
@@ -240,25 +280,32 @@ export class Chain {
   evidenceAcceptable(e: Evidence): Verdict {
     const offender = this.validators.get(evidenceOffender(e));
     if (!offender) return { ok: false, reason: 'offender is not a registered validator' };
-    if (offender.quarantinedAtEpoch !== null) return { ok: false, reason: 'offender already quarantined' };
-    if (this.committedOffences.has(offenceKey(e))) return { ok: false, reason: 'offence already committed' };
+    if (offender.quarantinedAtEpoch !== null)
+      return { ok: false, reason: 'offender already quarantined' };
+    if (this.committedOffences.has(offenceKey(e)))
+      return { ok: false, reason: 'offence already committed' };
     if (this.config.mode === 'pbft') return { ok: false, reason: 'flat PBFT keeps no trust' };
     if (e.type === 'equivocation') {
       const { first: a, second: b } = e;
-      if (a.signer !== b.signer || a.kind !== b.kind || a.height !== b.height || a.view !== b.view) return { ok: false, reason: 'votes are not for the same slot' };
+      if (a.signer !== b.signer || a.kind !== b.kind || a.height !== b.height || a.view !== b.view)
+        return { ok: false, reason: 'votes are not for the same slot' };
       if (a.digest === b.digest) return { ok: false, reason: 'votes agree' };
-      if (!this.verifyVote(a) || !this.verifyVote(b)) return { ok: false, reason: 'evidence signature invalid' };
+      if (!this.verifyVote(a) || !this.verifyVote(b))
+        return { ok: false, reason: 'evidence signature invalid' };
       return { ok: true };
     }
     // An invalid proposal is judged against the chain it was proposed on, which is the current
     // chain only while the height is still open: such evidence is included at the same height.
     const { proposal, block } = e;
     if (proposal.kind !== 'pre-prepare') return { ok: false, reason: 'not a proposal' };
-    if (proposal.height !== this.nextHeight) return { ok: false, reason: 'invalid-proposal evidence for another height' };
-    if (proposal.digest !== blockHash(block)) return { ok: false, reason: 'evidence block does not match the proposal' };
+    if (proposal.height !== this.nextHeight)
+      return { ok: false, reason: 'invalid-proposal evidence for another height' };
+    if (proposal.digest !== blockHash(block))
+      return { ok: false, reason: 'evidence block does not match the proposal' };
     // Evidence wraps the block one level deeper; allowing evidence about evidence would let a
     // faulty proposer grow messages past the wire codec's nesting limit.
-    if (block.evidence.some((x) => x.type === 'invalid-proposal')) return { ok: false, reason: 'nested invalid-proposal evidence' };
+    if (block.evidence.some((x) => x.type === 'invalid-proposal'))
+      return { ok: false, reason: 'nested invalid-proposal evidence' };
     if (!this.verifyVote(proposal)) return { ok: false, reason: 'evidence signature invalid' };
     const verdict = this.validateBlock(block, 1);
     if (verdict.ok) return { ok: false, reason: 'the proposed block is valid' };
@@ -270,21 +317,31 @@ export class Chain {
    * of the previous height, and every transaction applies; attestations and evidence are valid.
    * Returns the execution (new ledger and results) so that the commit need not redo it.
    */
-  validateBlock(block: Block, depth = 0): ({ ok: true } & Execution) | { ok: false; reason: string } {
+  validateBlock(
+    block: Block,
+    depth = 0,
+  ): ({ ok: true } & Execution) | { ok: false; reason: string } {
     const c = this.config;
-    if (block.height !== this.nextHeight) return { ok: false, reason: `height ${block.height}, expected ${this.nextHeight}` };
-    if (block.prevHash !== this.headHash) return { ok: false, reason: 'previous hash does not match the chain' };
-    if (!this.committeeSet.has(block.proposer)) return { ok: false, reason: 'proposer outside the committee' };
+    if (block.height !== this.nextHeight)
+      return { ok: false, reason: `height ${block.height}, expected ${this.nextHeight}` };
+    if (block.prevHash !== this.headHash)
+      return { ok: false, reason: 'previous hash does not match the chain' };
+    if (!this.committeeSet.has(block.proposer))
+      return { ok: false, reason: 'proposer outside the committee' };
     if (block.txs.length > c.maxTxPerBlock) return { ok: false, reason: 'too many transactions' };
-    if (block.attestations.length > c.maxAttestationsPerBlock) return { ok: false, reason: 'too many attestations' };
-    if (block.evidence.length > c.maxEvidencePerBlock) return { ok: false, reason: 'too much evidence' };
+    if (block.attestations.length > c.maxAttestationsPerBlock)
+      return { ok: false, reason: 'too many attestations' };
+    if (block.evidence.length > c.maxEvidencePerBlock)
+      return { ok: false, reason: 'too much evidence' };
 
     if (block.height === 1) {
-      if (block.lastCommit !== null) return { ok: false, reason: 'first block carries a certificate' };
+      if (block.lastCommit !== null)
+        return { ok: false, reason: 'first block carries a certificate' };
     } else {
       const cert = block.lastCommit;
       if (!cert) return { ok: false, reason: 'missing certificate of the previous height' };
-      if (cert.height !== this.height || cert.digest !== this.headHash) return { ok: false, reason: 'certificate is not for the head' };
+      if (cert.height !== this.height || cert.digest !== this.headHash)
+        return { ok: false, reason: 'certificate is not for the head' };
       const verdict = this.verifyCertificate(cert, this.lastCommittee, ['commit']);
       if (!verdict.ok) return verdict;
     }
@@ -295,9 +352,13 @@ export class Chain {
       if (txIds.has(id)) return { ok: false, reason: 'duplicate transaction' };
       txIds.add(id);
     }
-    const { state: ledger, results } = applyBlock(this.ledger, block.txs, { height: block.height, check: this.check });
+    const { state: ledger, results } = applyBlock(this.ledger, block.txs, {
+      height: block.height,
+      check: this.check,
+    });
     const failed = results.find((r) => !r.ok);
-    if (failed && !failed.ok) return { ok: false, reason: `transaction rejected: ${failed.reason}` };
+    if (failed && !failed.ok)
+      return { ok: false, reason: `transaction rejected: ${failed.reason}` };
 
     const attested = new Set<string>();
     for (const a of block.attestations) {
@@ -307,7 +368,8 @@ export class Chain {
     }
     const offences = new Set<string>();
     for (const e of block.evidence) {
-      if (depth > 0 && e.type === 'invalid-proposal') return { ok: false, reason: 'nested invalid-proposal evidence' };
+      if (depth > 0 && e.type === 'invalid-proposal')
+        return { ok: false, reason: 'nested invalid-proposal evidence' };
       const key = offenceKey(e);
       if (offences.has(key)) return { ok: false, reason: 'duplicate evidence' };
       offences.add(key);
@@ -364,7 +426,15 @@ export class Chain {
       if (recent.candidates.has(a.signer)) {
         recent.candidateAttestations++;
         if (recent.candidateAttestations >= recent.settlementQuorum && recent.pending.length > 0) {
-          for (const p of recent.pending) events.push({ type: 'payment-settled', txId: p.txId, billId: p.billId, height: a.height, settledAtHeight: h, amount: p.amount });
+          for (const p of recent.pending)
+            events.push({
+              type: 'payment-settled',
+              txId: p.txId,
+              billId: p.billId,
+              height: a.height,
+              settledAtHeight: h,
+              amount: p.amount,
+            });
           recent.pending = [];
         }
       }
@@ -375,7 +445,12 @@ export class Chain {
       const v = this.validators.get(offender);
       this.committedOffences.add(offenceKey(e));
       if (!v) continue;
-      this.validators.set(offender, { ...v, trust: 0, quarantinedAtEpoch: this.epoch, offences: v.offences + 1 });
+      this.validators.set(offender, {
+        ...v,
+        trust: 0,
+        quarantinedAtEpoch: this.epoch,
+        offences: v.offences + 1,
+      });
       const height = e.type === 'equivocation' ? e.first.height : e.proposal.height;
       events.push({ type: 'evidence', stage: 'committed', offender, kind: e.type, height });
     }
@@ -386,19 +461,49 @@ export class Chain {
     block.txs.forEach((tx, i) => {
       const result = execution.results[i]!;
       events.push({ type: 'tx-committed', txId: result.txId, height: h, result });
-      if (result.ok && result.payment && result.billId && result.payment.amount >= this.config.highValue) {
+      if (
+        result.ok &&
+        result.payment &&
+        result.billId &&
+        result.payment.amount >= this.config.highValue
+      ) {
         pending.push({ txId: result.txId, billId: result.billId, amount: result.payment.amount });
       }
       if (!result.ok) return;
       if (tx.body.type === 'validator-join' && !this.validators.has(tx.signer)) {
-        this.validators.set(tx.signer, { id: tx.signer, name: tx.body.name, trust: this.config.newcomerTrust, tier: 'observer', joinedHeight: h, quarantinedAtEpoch: null, offences: 0 });
-        events.push({ type: 'tier-change', id: tx.signer, from: null, to: 'observer', trustBefore: 0, trustAfter: this.config.newcomerTrust, reason: 'joined', epoch: this.epoch });
+        this.validators.set(tx.signer, {
+          id: tx.signer,
+          name: tx.body.name,
+          trust: this.config.newcomerTrust,
+          tier: 'observer',
+          joinedHeight: h,
+          quarantinedAtEpoch: null,
+          offences: 0,
+        });
+        events.push({
+          type: 'tier-change',
+          id: tx.signer,
+          from: null,
+          to: 'observer',
+          trustBefore: 0,
+          trustAfter: this.config.newcomerTrust,
+          reason: 'joined',
+          epoch: this.epoch,
+        });
       }
     });
 
     const settlementQuorum = this.candidates.length === 0 ? 0 : quorumSize(this.candidates.length);
     if (settlementQuorum === 0) {
-      for (const p of pending) events.push({ type: 'payment-settled', txId: p.txId, billId: p.billId, height: h, settledAtHeight: h, amount: p.amount });
+      for (const p of pending)
+        events.push({
+          type: 'payment-settled',
+          txId: p.txId,
+          billId: p.billId,
+          height: h,
+          settledAtHeight: h,
+          amount: p.amount,
+        });
     }
     this.recent.set(h, {
       blockHash: digest,
@@ -430,7 +535,16 @@ export class Chain {
     for (const v of before.values()) {
       if (!registered.has(v.id)) {
         this.validators.delete(v.id);
-        events.push({ type: 'tier-change', id: v.id, from: v.tier, to: null, trustBefore: v.trust, trustAfter: v.trust, reason: 'left', epoch: finished + 1 });
+        events.push({
+          type: 'tier-change',
+          id: v.id,
+          from: v.tier,
+          to: null,
+          trustBefore: v.trust,
+          trustAfter: v.trust,
+          reason: 'left',
+          epoch: finished + 1,
+        });
         continue;
       }
       if (c.mode === 'pbft') continue;
@@ -460,15 +574,35 @@ export class Chain {
       else if (old.tier === 'quarantined') reason = 'forgiven';
       else if (assignment.toppedUp.has(id)) reason = 'committee-top-up';
       else reason = tierRank(tier) > tierRank(old.tier) ? 'trust-rose' : 'trust-fell';
-      events.push({ type: 'tier-change', id, from: old.tier, to: tier, trustBefore: old.trust, trustAfter: now.trust, reason, epoch: finished + 1 });
+      events.push({
+        type: 'tier-change',
+        id,
+        from: old.tier,
+        to: tier,
+        trustBefore: old.trust,
+        trustAfter: now.trust,
+        reason,
+        epoch: finished + 1,
+      });
     }
     this.epoch = finished + 1;
     this.committee = assignment.committee;
     this.candidates = assignment.candidates;
     this.committeeSet = new Set(this.committee);
-    this.schedule = this.scheduleFor(this.firstHeightOfEpoch(this.epoch), this.committee, this.schedule.carriedPriorities());
+    this.schedule = this.scheduleFor(
+      this.firstHeightOfEpoch(this.epoch),
+      this.committee,
+      this.schedule.carriedPriorities(),
+    );
     this.records = new Map();
-    events.push({ type: 'epoch', epoch: this.epoch, firstHeight: this.firstHeightOfEpoch(this.epoch), committee: this.committee, candidates: this.candidates, stateDigest: this.stateDigest() });
+    events.push({
+      type: 'epoch',
+      epoch: this.epoch,
+      firstHeight: this.firstHeightOfEpoch(this.epoch),
+      committee: this.committee,
+      candidates: this.candidates,
+      stateDigest: this.stateDigest(),
+    });
     return events;
   }
 
@@ -479,7 +613,13 @@ export class Chain {
 
   /** Canonical digest of the parts of the state every honest node must agree on. */
   stateDigest(): Digest {
-    return hashOf([this.height, this.headHash, this.epoch, [...this.committee], this.validatorList().map((v) => [v.id, v.trust, v.tier, v.quarantinedAtEpoch])]);
+    return hashOf([
+      this.height,
+      this.headHash,
+      this.epoch,
+      [...this.committee],
+      this.validatorList().map((v) => [v.id, v.trust, v.tier, v.quarantinedAtEpoch]),
+    ]);
   }
 }
 

@@ -38,7 +38,9 @@ export class ProposerSchedule {
   primary(height: number, view: number): ValidatorId {
     const index = height - this.firstHeight + view;
     if (height < this.firstHeight || view < 0 || !Number.isSafeInteger(index)) {
-      throw new RangeError(`no primary for height ${height} view ${view} (epoch starts at ${this.firstHeight})`);
+      throw new RangeError(
+        `no primary for height ${height} view ${view} (epoch starts at ${this.firstHeight})`,
+      );
     }
     if (this.mode === 'pbft') return this.committee[(height + view) % this.committee.length]!;
     if (index >= maxScheduleEntries) throw new RangeError(`view ${view} is beyond the schedule`);
@@ -67,7 +69,10 @@ export class ProposerSchedule {
   private readonly start: readonly number[];
 
   private advance(): ValidatorId {
-    const previous = this.sequence.length > 0 ? this.committee.indexOf(this.sequence[this.sequence.length - 1]!) : -1;
+    const previous =
+      this.sequence.length > 0
+        ? this.committee.indexOf(this.sequence[this.sequence.length - 1]!)
+        : -1;
     let best = -1;
     for (let i = 0; i < this.committee.length; i++) {
       this.priorities[i]! += Math.max(1, this.weights[i]!);

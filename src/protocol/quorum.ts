@@ -4,13 +4,15 @@
 
 /** Byzantine members a committee of `n` tolerates. */
 export function faultsTolerated(n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`committee size must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new RangeError(`committee size must be a positive integer, got ${n}`);
   return Math.floor((n - 1) / 3);
 }
 
 /** Matching votes needed for a prepared or commit certificate in a committee of `n`. */
 export function quorumSize(n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`committee size must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new RangeError(`committee size must be a positive integer, got ${n}`);
   return Math.floor((2 * n) / 3) + 1;
 }
 

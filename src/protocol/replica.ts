@@ -9,7 +9,13 @@ import type { KeyPair } from '../crypto/keys.ts';
 import { toHex } from '../crypto/encoding.ts';
 import { Chain, evidenceOffender, type Execution } from './chain.ts';
 import { quorumSize, weakQuorumSize } from './quorum.ts';
-import { blockHash, signAttestation, signViewChange, signVote, viewChangeSigningBytes } from './signing.ts';
+import {
+  blockHash,
+  signAttestation,
+  signViewChange,
+  signVote,
+  viewChangeSigningBytes,
+} from './signing.ts';
 import type {
   Attestation,
   Block,
@@ -50,7 +56,13 @@ const maxNonceGap = 64;
 /** Heights a transaction may wait for what it depends on before it is rejected for good. */
 const mempoolWaitHeights = 16;
 /** Rejections that a still-pending transaction can cure; every other rejection is final. */
-export const mayBecomeValid: ReadonlySet<RejectReason> = new Set(['future-nonce', 'unknown-bill', 'unknown-account', 'insufficient-balance', 'not-validator']);
+export const mayBecomeValid: ReadonlySet<RejectReason> = new Set([
+  'future-nonce',
+  'unknown-bill',
+  'unknown-account',
+  'insufficient-balance',
+  'not-validator',
+]);
 /** How many views ahead of ours a message may be before it is dropped unread. */
 const maxViewsAhead = 64;
 /** Views beyond which timeouts stop doubling (bounds the wait after a long outage). */
@@ -87,7 +99,10 @@ export class Replica {
 
   // Across heights.
   /** Pending transactions in arrival order, with the height at which each arrived. */
-  private readonly mempool = new Map<string, { tx: SignedTx; since: number; heldFor: TxRejection | null }>();
+  private readonly mempool = new Map<
+    string,
+    { tx: SignedTx; since: number; heldFor: TxRejection | null }
+  >();
   private readonly attestationPool = new Map<string, Attestation>();
   private readonly evidencePool = new Map<string, Evidence>();
   private readonly voteMemory = new Map<string, Vote>();
@@ -190,13 +205,23 @@ export class Replica {
     if (this.chain.primary(0) === this.id) {
       // Propose at once when there is work; otherwise wait for work or the heartbeat.
       this.proposeArmed = true;
-      this.setTimer({ kind: 'propose', height: this.height, view: 0, afterMs: this.chain.config.blockIntervalMs });
+      this.setTimer({
+        kind: 'propose',
+        height: this.height,
+        view: 0,
+        afterMs: this.chain.config.blockIntervalMs,
+      });
       this.proposeIfWork();
     }
   }
 
   private armSync(): void {
-    this.setTimer({ kind: 'sync', height: this.height, view: 0, afterMs: this.chain.config.syncTimeoutMs });
+    this.setTimer({
+      kind: 'sync',
+      height: this.height,
+      view: 0,
+      afterMs: this.chain.config.syncTimeoutMs,
+    });
   }
 
   private onTimer(timer: Timer): void {
@@ -205,7 +230,13 @@ export class Replica {
         this.onSyncTimer();
         return;
       case 'propose':
-        if (timer.height === this.height && this.view === 0 && this.status === 'normal' && this.proposeArmed) this.propose(this.buildBlock());
+        if (
+          timer.height === this.height &&
+          this.view === 0 &&
+          this.status === 'normal' &&
+          this.proposeArmed
+        )
+          this.propose(this.buildBlock());
         return;
       case 'view':
         if (timer.height !== this.height || timer.view !== this.view || !this.inCommittee) return;
@@ -221,11 +252,18 @@ export class Replica {
    */
   private onSyncTimer(): void {
     if (this.chain.height === this.heightAtLastSync || this.syncRequested) {
-      const peers = this.chain.validatorList().map((v) => v.id).filter((id) => id !== this.id);
+      const peers = this.chain
+        .validatorList()
+        .map((v) => v.id)
+        .filter((id) => id !== this.id);
       if (peers.length > 0) {
         const offset = parseInt(this.id.slice(0, 6), 16);
         const peer = peers[(offset + this.syncAttempt++) % peers.length]!;
-        this.send(peer, { type: 'block-request', fromHeight: this.height, toHeight: this.height + blocksPerResponse - 1 });
+        this.send(peer, {
+          type: 'block-request',
+          fromHeight: this.height,
+          toHeight: this.height + blocksPerResponse - 1,
+        });
       }
     }
     this.syncRequested = false;
@@ -243,7 +281,15 @@ export class Replica {
     this.view = view;
     this.status = 'view-change';
     this.proposeArmed = false;
-    const vc = signViewChange(this.chain.chainId, this.secretKey, this.id, this.height, view, this.prepared, accepted);
+    const vc = signViewChange(
+      this.chain.chainId,
+      this.secretKey,
+      this.id,
+      this.height,
+      view,
+      this.prepared,
+      accepted,
+    );
     this.emit({ type: 'view-change', height: this.height, fromView, toView: view, reason });
     this.toCommittee({ type: 'view-change', viewChange: vc });
     this.setTimer({ kind: 'view', height: this.height, view, afterMs: this.timeoutMs(view) });
@@ -260,16 +306,22 @@ export class Replica {
     // A transaction may depend on others still pending (its earlier nonces, the bill it pays, the
     // transfer that funds it): keep it for a while, within a nonce window.
     const nextNonce = accountOf(ledger, tx.signer)?.nonce ?? 0;
-    const waitable = !result.ok && mayBecomeValid.has(result.reason) && tx.body.nonce - nextNonce <= maxNonceGap;
+    const waitable =
+      !result.ok && mayBecomeValid.has(result.reason) && tx.body.nonce - nextNonce <= maxNonceGap;
     if (!result.ok && !waitable) {
       this.emit({ type: 'tx-rejected', txId: id, reason: result.reason, detail: result.detail });
       return;
     }
     if (this.mempool.size >= this.chain.config.maxMempool) {
-      if (local) this.emit({ type: 'tx-rejected', txId: id, reason: 'malformed', detail: 'mempool full' });
+      if (local)
+        this.emit({ type: 'tx-rejected', txId: id, reason: 'malformed', detail: 'mempool full' });
       return;
     }
-    this.mempool.set(id, { tx, since: this.height, heldFor: result.ok ? null : { reason: result.reason, detail: result.detail } });
+    this.mempool.set(id, {
+      tx,
+      since: this.height,
+      heldFor: result.ok ? null : { reason: result.reason, detail: result.detail },
+    });
     if (local) this.emit({ type: 'tx-accepted', txId: id });
     this.proposeIfWork();
   }
@@ -280,7 +332,10 @@ export class Replica {
    */
   private sweepMempool(): void {
     for (const [id, { tx, since, heldFor }] of this.mempool) {
-      const result = checkTx(this.chain.ledger, tx, { height: this.height, check: this.chain.check });
+      const result = checkTx(this.chain.ledger, tx, {
+        height: this.height,
+        check: this.chain.check,
+      });
       if (result.ok) continue;
       if (mayBecomeValid.has(result.reason) && this.height - since <= mempoolWaitHeights) continue;
       this.mempool.delete(id);
@@ -298,9 +353,12 @@ export class Replica {
     const last = this.blocks[this.chain.height - 1];
     if (!last) return null;
     const signatures = new Map(last.certificate.signatures.map((s) => [s.signer, s]));
-    for (const [signer, s] of this.lateCommits) if (!signatures.has(signer)) signatures.set(signer, s);
+    for (const [signer, s] of this.lateCommits)
+      if (!signatures.has(signer)) signatures.set(signer, s);
     const committee = new Set(this.chain.lastCommittee);
-    const sorted = [...signatures.values()].filter((s) => committee.has(s.signer)).sort((a, b) => (a.signer < b.signer ? -1 : 1));
+    const sorted = [...signatures.values()]
+      .filter((s) => committee.has(s.signer))
+      .sort((a, b) => (a.signer < b.signer ? -1 : 1));
     return { ...last.certificate, signatures: sorted };
   }
 
@@ -313,7 +371,10 @@ export class Replica {
     // or is dropped for good.
     for (const [id, { tx }] of this.mempool) {
       if (txs.length >= c.maxTxPerBlock) break;
-      const { state, result } = applyTx(ledger, tx, { height: this.height, check: this.chain.check });
+      const { state, result } = applyTx(ledger, tx, {
+        height: this.height,
+        check: this.chain.check,
+      });
       if (result.ok) {
         txs.push(tx);
         ledger = state;
@@ -335,7 +396,8 @@ export class Replica {
     for (const [key, e] of this.evidencePool) {
       if (evidence.length >= c.maxEvidencePerBlock) break;
       if (this.chain.evidenceAcceptable(e).ok) evidence.push(e);
-      else if (e.type === 'equivocation' || e.proposal.height < this.height) this.evidencePool.delete(key);
+      else if (e.type === 'equivocation' || e.proposal.height < this.height)
+        this.evidencePool.delete(key);
     }
     return {
       height: this.height,
@@ -358,14 +420,23 @@ export class Replica {
   private propose(block: Block): void {
     this.proposeArmed = false;
     const key = `pp/${this.view}`;
-    if (this.sent.has(key) || this.status !== 'normal' || this.chain.primary(this.view) !== this.id) return;
+    if (this.sent.has(key) || this.status !== 'normal' || this.chain.primary(this.view) !== this.id)
+      return;
     this.sent.add(key);
     this.sendProposal(block, this.view);
   }
 
   /** Signs and sends a pre-prepare for `block` in `view`, then handles it as any member would. */
   protected sendProposal(block: Block, view: number): void {
-    const vote = signVote(this.chain.chainId, this.secretKey, this.id, 'pre-prepare', this.height, view, blockHash(block));
+    const vote = signVote(
+      this.chain.chainId,
+      this.secretKey,
+      this.id,
+      'pre-prepare',
+      this.height,
+      view,
+      blockHash(block),
+    );
     this.toCommittee({ type: 'pre-prepare', vote, block });
     this.acceptProposal(this.id, vote, block);
   }
@@ -385,7 +456,8 @@ export class Replica {
         return;
       }
       case 'view-change':
-        if (this.routeByHeight(from, message, message.viewChange.height)) this.onViewChange(from, message.viewChange);
+        if (this.routeByHeight(from, message, message.viewChange.height))
+          this.onViewChange(from, message.viewChange);
         return;
       case 'new-view':
         if (this.routeByHeight(from, message, message.height)) this.onNewView(from, message);
@@ -425,15 +497,30 @@ export class Replica {
       return true;
     }
     if (height < this.height) {
-      if (message.type === 'commit' && height === this.chain.height) this.onLateCommit(message.vote);
+      if (message.type === 'commit' && height === this.chain.height)
+        this.onLateCommit(message.vote);
       // A late vote can still prove equivocation (a second block that lost the race, say).
-      if ((message.type === 'pre-prepare' || message.type === 'prepare' || message.type === 'commit') && height > this.chain.height - voteMemoryHeights) {
+      if (
+        (message.type === 'pre-prepare' ||
+          message.type === 'prepare' ||
+          message.type === 'commit') &&
+        height > this.chain.height - voteMemoryHeights
+      ) {
         const vote = message.vote;
-        if (vote.kind === message.type && this.voteMemory.has(`${vote.height}/${vote.view}/${vote.kind}/${vote.signer}`) && this.chain.verifyVote(vote)) this.rememberVote(vote);
+        if (
+          vote.kind === message.type &&
+          this.voteMemory.has(`${vote.height}/${vote.view}/${vote.kind}/${vote.signer}`) &&
+          this.chain.verifyVote(vote)
+        )
+          this.rememberVote(vote);
       }
       const committed = this.blocks[height - 1];
       const key = `helped/${from}/${height}`;
-      if (committed && !this.sent.has(key) && (message.type === 'view-change' || message.type === 'pre-prepare')) {
+      if (
+        committed &&
+        !this.sent.has(key) &&
+        (message.type === 'view-change' || message.type === 'pre-prepare')
+      ) {
         this.sent.add(key);
         this.send(from, { type: 'decided', committed });
       }
@@ -442,15 +529,21 @@ export class Replica {
     if (this.futureMessages.length < maxFutureMessages) this.futureMessages.push({ from, message });
     if (height > this.height + 1 && !this.syncRequested) {
       this.syncRequested = true;
-      this.send(from, { type: 'block-request', fromHeight: this.height, toHeight: Math.min(height - 1, this.height + blocksPerResponse - 1) });
+      this.send(from, {
+        type: 'block-request',
+        fromHeight: this.height,
+        toHeight: Math.min(height - 1, this.height + blocksPerResponse - 1),
+      });
     }
     return false;
   }
 
   private onLateCommit(vote: Vote): void {
     const last = this.blocks[this.chain.height - 1];
-    if (!last || vote.view !== last.certificate.view || vote.digest !== last.certificate.digest) return;
-    if (!this.chain.lastCommittee.includes(vote.signer) || this.lateCommits.has(vote.signer)) return;
+    if (!last || vote.view !== last.certificate.view || vote.digest !== last.certificate.digest)
+      return;
+    if (!this.chain.lastCommittee.includes(vote.signer) || this.lateCommits.has(vote.signer))
+      return;
     if (!this.chain.verifyVote(vote)) return;
     this.lateCommits.set(vote.signer, { signer: vote.signer, kind: 'commit', sig: vote.sig });
   }
@@ -473,7 +566,13 @@ export class Replica {
     if (this.reportedOffences.has(key) || this.chain.config.mode === 'pbft') return;
     this.reportedOffences.add(key);
     this.evidencePool.set(key, evidence);
-    this.emit({ type: 'evidence', stage: 'detected', offender: evidenceOffender(evidence), kind: evidence.type, height: v.height });
+    this.emit({
+      type: 'evidence',
+      stage: 'detected',
+      offender: evidenceOffender(evidence),
+      kind: evidence.type,
+      height: v.height,
+    });
     this.toCommittee({ type: 'evidence', evidence });
   }
 
@@ -490,15 +589,22 @@ export class Replica {
     this.reportedOffences.add(key);
   }
 
-  private onVoteMessage(from: ValidatorId, message: Extract<Message, { type: 'pre-prepare' | 'prepare' | 'commit' }>): void {
+  private onVoteMessage(
+    from: ValidatorId,
+    message: Extract<Message, { type: 'pre-prepare' | 'prepare' | 'commit' }>,
+  ): void {
     const vote = message.vote;
-    if (vote.kind !== message.type) return this.drop(from, message, 'vote kind does not match the message');
-    if (!this.chain.isCommitteeMember(vote.signer)) return this.drop(from, message, 'voter outside the committee');
+    if (vote.kind !== message.type)
+      return this.drop(from, message, 'vote kind does not match the message');
+    if (!this.chain.isCommitteeMember(vote.signer))
+      return this.drop(from, message, 'voter outside the committee');
     if (!this.chain.verifyVote(vote)) return this.drop(from, message, 'bad signature');
     this.rememberVote(vote);
     if (message.type === 'pre-prepare') {
-      if (vote.signer !== this.chain.primary(vote.view)) return this.drop(from, message, 'pre-prepare from a non-primary');
-      if (message.block.proposer !== vote.signer) return this.drop(from, message, 'block names another proposer');
+      if (vote.signer !== this.chain.primary(vote.view))
+        return this.drop(from, message, 'pre-prepare from a non-primary');
+      if (message.block.proposer !== vote.signer)
+        return this.drop(from, message, 'block names another proposer');
       if (vote.view !== this.view || this.status !== 'normal') return; // only via new-view in later views
       this.acceptProposal(from, vote, message.block);
       return;
@@ -520,7 +626,14 @@ export class Replica {
     const votes = this.votesFor(vote.kind, vote.view);
     if (votes.has(vote.signer)) return;
     votes.set(vote.signer, vote);
-    this.emit({ type: 'vote', kind: vote.kind, height: vote.height, view: vote.view, digest: vote.digest, from: vote.signer });
+    this.emit({
+      type: 'vote',
+      kind: vote.kind,
+      height: vote.height,
+      view: vote.view,
+      digest: vote.digest,
+      from: vote.signer,
+    });
     this.checkQuorums(vote.view, vote.digest);
   }
 
@@ -537,22 +650,49 @@ export class Replica {
 
   /** A pre-prepare from the primary of the current view (directly or inside a new-view). */
   private acceptProposal(from: ValidatorId, vote: Vote, block: Block): void {
-    if (vote.digest !== blockHash(block)) return this.drop(from, { type: 'pre-prepare', vote, block }, 'digest does not match the block');
+    if (vote.digest !== blockHash(block))
+      return this.drop(
+        from,
+        { type: 'pre-prepare', vote, block },
+        'digest does not match the block',
+      );
     const existing = this.proposals.get(vote.view);
     if (existing) return; // a second, different pre-prepare is caught by rememberVote
     const execution = this.validate(block);
     if (!execution) {
       const verdict = this.chain.validateBlock(block);
       const reason = verdict.ok ? 'valid' : verdict.reason;
-      this.emit({ type: 'invalid-proposal', height: vote.height, view: vote.view, proposer: vote.signer, reason });
-      if (!block.evidence.some((e) => e.type === 'invalid-proposal')) this.reportEvidence({ type: 'invalid-proposal', proposal: vote, block });
+      this.emit({
+        type: 'invalid-proposal',
+        height: vote.height,
+        view: vote.view,
+        proposer: vote.signer,
+        reason,
+      });
+      if (!block.evidence.some((e) => e.type === 'invalid-proposal'))
+        this.reportEvidence({ type: 'invalid-proposal', proposal: vote, block });
       return;
     }
     this.proposals.set(vote.view, { vote, block, execution });
-    this.emit({ type: 'proposal', height: vote.height, view: vote.view, digest: vote.digest, proposer: vote.signer, txCount: block.txs.length });
+    this.emit({
+      type: 'proposal',
+      height: vote.height,
+      view: vote.view,
+      digest: vote.digest,
+      proposer: vote.signer,
+      txCount: block.txs.length,
+    });
     this.recordVote(vote);
     if (vote.signer !== this.id && this.inCommittee) {
-      const prepare = signVote(this.chain.chainId, this.secretKey, this.id, 'prepare', vote.height, vote.view, vote.digest);
+      const prepare = signVote(
+        this.chain.chainId,
+        this.secretKey,
+        this.id,
+        'prepare',
+        vote.height,
+        vote.view,
+        vote.digest,
+      );
       this.toCommittee({ type: 'prepare', vote: prepare });
       this.rememberVote(prepare);
       this.recordVote(prepare);
@@ -569,7 +709,13 @@ export class Replica {
     const n = this.chain.committee.length;
     const q = quorumSize(n);
     const proposal = this.proposals.get(view);
-    if (proposal && proposal.vote.digest === digest && view === this.view && this.status === 'normal' && !this.sent.has(`commit/${view}`)) {
+    if (
+      proposal &&
+      proposal.vote.digest === digest &&
+      view === this.view &&
+      this.status === 'normal' &&
+      !this.sent.has(`commit/${view}`)
+    ) {
       const signers = this.matching(['pre-prepare', 'prepare'], view, digest);
       if (signers.length >= q) {
         this.sent.add(`commit/${view}`);
@@ -578,11 +724,30 @@ export class Replica {
           view,
           digest,
           block: proposal.block,
-          signatures: signers.slice(0, q).map((v) => ({ signer: v.signer, kind: v.kind, sig: v.sig })),
+          signatures: signers
+            .slice(0, q)
+            .map((v) => ({ signer: v.signer, kind: v.kind, sig: v.sig })),
         };
-        this.emit({ type: 'quorum', phase: 'prepared', height: this.height, view, digest, count: signers.length, q, n });
+        this.emit({
+          type: 'quorum',
+          phase: 'prepared',
+          height: this.height,
+          view,
+          digest,
+          count: signers.length,
+          q,
+          n,
+        });
         if (this.inCommittee) {
-          const commit = signVote(this.chain.chainId, this.secretKey, this.id, 'commit', this.height, view, digest);
+          const commit = signVote(
+            this.chain.chainId,
+            this.secretKey,
+            this.id,
+            'commit',
+            this.height,
+            view,
+            digest,
+          );
           this.toCommittee({ type: 'commit', vote: commit });
           this.rememberVote(commit);
           this.recordVote(commit);
@@ -595,12 +760,23 @@ export class Replica {
       const block = this.blocksByDigest.get(digest);
       const execution = block ? this.validated.get(digest) : undefined;
       if (!block || !execution) return;
-      this.emit({ type: 'quorum', phase: 'committed', height: this.height, view, digest, count: commits.length, q, n });
+      this.emit({
+        type: 'quorum',
+        phase: 'committed',
+        height: this.height,
+        view,
+        digest,
+        count: commits.length,
+        q,
+        n,
+      });
       const certificate: CommitCertificate = {
         height: this.height,
         view,
         digest,
-        signatures: commits.map((v) => ({ signer: v.signer, kind: 'commit' as const, sig: v.sig })).sort((a, b) => (a.signer < b.signer ? -1 : 1)),
+        signatures: commits
+          .map((v) => ({ signer: v.signer, kind: 'commit' as const, sig: v.sig }))
+          .sort((a, b) => (a.signer < b.signer ? -1 : 1)),
       };
       this.decide(block, execution, certificate, view, false);
     }
@@ -609,7 +785,8 @@ export class Replica {
   private matching(kinds: readonly VoteKind[], view: number, digest: Digest): Vote[] {
     const bySigner = new Map<ValidatorId, Vote>();
     for (const kind of kinds) {
-      for (const v of this.votesFor(kind, view).values()) if (v.digest === digest && !bySigner.has(v.signer)) bySigner.set(v.signer, v);
+      for (const v of this.votesFor(kind, view).values())
+        if (v.digest === digest && !bySigner.has(v.signer)) bySigner.set(v.signer, v);
     }
     return [...bySigner.values()];
   }
@@ -621,23 +798,44 @@ export class Replica {
     if (vc.height !== this.height || vc.view < 1) return false;
     if (!this.chain.isCommitteeMember(vc.signer)) return false;
     const key = keyBytes(vc.signer);
-    if (!key || !this.chain.check(key, viewChangeSigningBytes(this.chain.chainId, vc.height, vc.view, vc.prepared), vc.sig)) return false;
+    if (
+      !key ||
+      !this.chain.check(
+        key,
+        viewChangeSigningBytes(this.chain.chainId, vc.height, vc.view, vc.prepared),
+        vc.sig,
+      )
+    )
+      return false;
     const p = vc.prepared;
     if (p) {
-      if (p.height !== vc.height || p.view >= vc.view || p.digest !== blockHash(p.block)) return false;
-      if (!this.chain.verifyCertificate(p, this.chain.committee, ['pre-prepare', 'prepare']).ok) return false;
+      if (p.height !== vc.height || p.view >= vc.view || p.digest !== blockHash(p.block))
+        return false;
+      if (!this.chain.verifyCertificate(p, this.chain.committee, ['pre-prepare', 'prepare']).ok)
+        return false;
     }
     if (vc.accepted) {
       const a = vc.accepted;
-      if (a.kind !== 'pre-prepare' || a.height !== vc.height || !this.chain.verifyVote(a)) return false;
+      if (a.kind !== 'pre-prepare' || a.height !== vc.height || !this.chain.verifyVote(a))
+        return false;
     }
     return true;
   }
 
   private onViewChange(from: ValidatorId, vc: ViewChange): void {
-    if (from !== this.id && !this.viewChangeValid(vc)) return this.drop(from, { type: 'view-change', viewChange: vc }, 'invalid view-change');
+    if (from !== this.id && !this.viewChangeValid(vc))
+      return this.drop(from, { type: 'view-change', viewChange: vc }, 'invalid view-change');
     if (vc.accepted) this.rememberVote(vc.accepted);
-    if (vc.prepared) for (const s of vc.prepared.signatures) this.rememberVote({ kind: s.kind, height: vc.prepared.height, view: vc.prepared.view, digest: vc.prepared.digest, signer: s.signer, sig: s.sig });
+    if (vc.prepared)
+      for (const s of vc.prepared.signatures)
+        this.rememberVote({
+          kind: s.kind,
+          height: vc.prepared.height,
+          view: vc.prepared.view,
+          digest: vc.prepared.digest,
+          signer: s.signer,
+          sig: s.sig,
+        });
     let byView = this.viewChanges.get(vc.view);
     if (!byView) {
       byView = new Map();
@@ -664,7 +862,13 @@ export class Replica {
     // The primary of the new view, with q view-changes, sends new-view.
     const view = vc.view;
     const collected = this.viewChanges.get(view);
-    if (collected && collected.size >= quorumSize(n) && this.chain.primary(view) === this.id && view >= this.view && !this.sent.has(`nv/${view}`)) {
+    if (
+      collected &&
+      collected.size >= quorumSize(n) &&
+      this.chain.primary(view) === this.id &&
+      view >= this.view &&
+      !this.sent.has(`nv/${view}`)
+    ) {
       this.sent.add(`nv/${view}`);
       const viewChanges = [...collected.values()].slice(0, quorumSize(n));
       const highest = highestPrepared(viewChanges);
@@ -674,8 +878,23 @@ export class Replica {
         this.view = view; // buildBlock signs for the current height; view only matters for the vote
         block = this.buildBlock();
       }
-      const proposal = signVote(this.chain.chainId, this.secretKey, this.id, 'pre-prepare', this.height, view, blockHash(block));
-      const message: Message = { type: 'new-view', height: this.height, view, viewChanges, proposal, block };
+      const proposal = signVote(
+        this.chain.chainId,
+        this.secretKey,
+        this.id,
+        'pre-prepare',
+        this.height,
+        view,
+        blockHash(block),
+      );
+      const message: Message = {
+        type: 'new-view',
+        height: this.height,
+        view,
+        viewChanges,
+        proposal,
+        block,
+      };
       this.toCommittee(message);
       this.onNewView(this.id, message);
     }
@@ -683,29 +902,47 @@ export class Replica {
 
   private onNewView(from: ValidatorId, message: Extract<Message, { type: 'new-view' }>): void {
     const { view, viewChanges, proposal, block } = message;
-    if (view < this.view || (view === this.view && this.status === 'normal' && this.proposals.has(view))) return;
+    if (
+      view < this.view ||
+      (view === this.view && this.status === 'normal' && this.proposals.has(view))
+    )
+      return;
     const fail = (reason: string) => this.drop(from, message, reason);
-    if (proposal.kind !== 'pre-prepare' || proposal.view !== view || proposal.height !== this.height) return fail('bad proposal');
+    if (
+      proposal.kind !== 'pre-prepare' ||
+      proposal.view !== view ||
+      proposal.height !== this.height
+    )
+      return fail('bad proposal');
     if (proposal.signer !== this.chain.primary(view)) return fail('new-view from a non-primary');
     if (from !== this.id && !this.chain.verifyVote(proposal)) return fail('bad signature');
     const signers = new Set<ValidatorId>();
     for (const vc of viewChanges) {
       if (vc.view !== view || signers.has(vc.signer)) return fail('view-changes do not match');
-      if (vc.signer !== this.id && !this.viewChangeValid(vc)) return fail('invalid view-change inside new-view');
+      if (vc.signer !== this.id && !this.viewChangeValid(vc))
+        return fail('invalid view-change inside new-view');
       signers.add(vc.signer);
     }
-    if (signers.size < quorumSize(this.chain.committee.length)) return fail('new-view without a quorum of view-changes');
+    if (signers.size < quorumSize(this.chain.committee.length))
+      return fail('new-view without a quorum of view-changes');
     // Safety of the view change: if any of the q view-changes holds a prepared certificate, the
     // new primary must re-propose the block of the highest one (it may have committed somewhere).
     const highest = highestPrepared(viewChanges);
-    if (highest && highest.digest !== proposal.digest) return fail('new-view ignores the highest prepared certificate');
+    if (highest && highest.digest !== proposal.digest)
+      return fail('new-view ignores the highest prepared certificate');
     // A fresh block must name its real proposer; a re-proposed one keeps its original proposer.
     if (!highest && block.proposer !== proposal.signer) return fail('block names another proposer');
     for (const vc of viewChanges) if (vc.accepted) this.rememberVote(vc.accepted);
     this.rememberVote(proposal);
     this.view = view;
     this.status = 'normal';
-    this.emit({ type: 'new-view', height: this.height, view, primary: proposal.signer, reproposed: highest !== null });
+    this.emit({
+      type: 'new-view',
+      height: this.height,
+      view,
+      primary: proposal.signer,
+      reproposed: highest !== null,
+    });
     this.setTimer({ kind: 'view', height: this.height, view, afterMs: this.timeoutMs(view) });
     this.acceptProposal(from, proposal, block);
     // Votes for this view may have arrived before the new-view.
@@ -714,20 +951,36 @@ export class Replica {
 
   // ── deciding and catching up ──────────────────────────────────────────────────────────────
 
-  private decide(block: Block, execution: Execution, certificate: CommitCertificate, view: number, viaCatchUp: boolean): void {
+  private decide(
+    block: Block,
+    execution: Execution,
+    certificate: CommitCertificate,
+    view: number,
+    viaCatchUp: boolean,
+  ): void {
     const committeeOfHeight = this.chain.committee;
     const wasMember = this.inCommittee;
     const events = this.chain.commit(block, execution);
     this.blocks.push({ block, certificate });
     this.lateCommits = new Map();
-    this.emit({ type: 'commit', height: block.height, view, digest: certificate.digest, proposer: block.proposer, txCount: block.txs.length, viaCatchUp });
+    this.emit({
+      type: 'commit',
+      height: block.height,
+      view,
+      digest: certificate.digest,
+      proposer: block.proposer,
+      txCount: block.txs.length,
+      viaCatchUp,
+    });
     for (const e of events) this.out.events.push(e);
 
     for (const tx of block.txs) this.mempool.delete(txIdOf(tx));
     for (const a of block.attestations) this.attestationPool.delete(`${a.signer}/${a.height}`);
-    for (const [key, e] of this.evidencePool) if (!this.chain.evidenceAcceptable(e).ok) this.evidencePool.delete(key);
+    for (const [key, e] of this.evidencePool)
+      if (!this.chain.evidenceAcceptable(e).ok) this.evidencePool.delete(key);
     for (const key of this.voteMemory.keys()) {
-      if (Number(key.slice(0, key.indexOf('/'))) < block.height - voteMemoryHeights) this.voteMemory.delete(key);
+      if (Number(key.slice(0, key.indexOf('/'))) < block.height - voteMemoryHeights)
+        this.voteMemory.delete(key);
     }
 
     // Push the decision to the validators outside the committee: each committee member serves
@@ -735,9 +988,13 @@ export class Replica {
     if (wasMember && !viaCatchUp) {
       const position = committeeOfHeight.indexOf(this.id);
       const members = new Set(committeeOfHeight);
-      const outsiders = this.chain.validatorList().map((v) => v.id).filter((id) => !members.has(id));
+      const outsiders = this.chain
+        .validatorList()
+        .map((v) => v.id)
+        .filter((id) => !members.has(id));
       outsiders.forEach((id, i) => {
-        if (i % committeeOfHeight.length === position) this.send(id, { type: 'decided', committed: { block, certificate } });
+        if (i % committeeOfHeight.length === position)
+          this.send(id, { type: 'decided', committed: { block, certificate } });
       });
     }
     this.attest(block, execution);
@@ -758,20 +1015,32 @@ export class Replica {
     const firstOfEpoch = (block.height - 1) % this.chain.config.epochLength === 0;
     if (this.chain.config.mode === 'pbft' || this.inCommittee) return;
     if (!(tier === 'candidate' || (tier === 'observer' && firstOfEpoch))) return;
-    const attestation = signAttestation(this.chain.chainId, this.secretKey, this.id, block.height, blockHash(block), execution.resultsHash);
+    const attestation = signAttestation(
+      this.chain.chainId,
+      this.secretKey,
+      this.id,
+      block.height,
+      blockHash(block),
+      execution.resultsHash,
+    );
     const targets = new Set([this.chain.primary(0), this.chain.primary(1)]);
     for (const to of targets) this.send(to, { type: 'attestation', attestation });
   }
 
   private onAttestation(from: ValidatorId, attestation: Attestation): void {
-    if (!this.inCommittee || this.attestationPool.size >= 4 * this.chain.config.maxAttestationsPerBlock) return;
+    if (
+      !this.inCommittee ||
+      this.attestationPool.size >= 4 * this.chain.config.maxAttestationsPerBlock
+    )
+      return;
     const verdict = this.chain.attestationAcceptable(attestation);
     if (!verdict.ok) return this.drop(from, { type: 'attestation', attestation }, verdict.reason);
     this.attestationPool.set(`${attestation.signer}/${attestation.height}`, attestation);
   }
 
   private onBlockRequest(from: ValidatorId, fromHeight: number, toHeight: number): void {
-    if (!Number.isSafeInteger(fromHeight) || !Number.isSafeInteger(toHeight) || fromHeight < 1) return;
+    if (!Number.isSafeInteger(fromHeight) || !Number.isSafeInteger(toHeight) || fromHeight < 1)
+      return;
     const last = Math.min(toHeight, fromHeight + blocksPerResponse - 1, this.blocks.length);
     if (last < fromHeight) return;
     // Stay under the wire's frame limit: stop adding blocks once the estimate would pass it.
@@ -788,10 +1057,16 @@ export class Replica {
   }
 
   /** Committed blocks from a peer: each is checked against the committee of its height. */
-  private onCommittedBlocks(from: ValidatorId, blocks: readonly CommittedBlock[], isResponse: boolean): void {
+  private onCommittedBlocks(
+    from: ValidatorId,
+    blocks: readonly CommittedBlock[],
+    isResponse: boolean,
+  ): void {
     const startHeight = this.chain.height;
     let highestSeen = 0;
-    const message: Message = isResponse ? { type: 'block-response', blocks } : { type: 'decided', committed: blocks[0]! };
+    const message: Message = isResponse
+      ? { type: 'block-response', blocks }
+      : { type: 'decided', committed: blocks[0]! };
     let rejected = false;
     for (const { block, certificate } of blocks) {
       highestSeen = Math.max(highestSeen, block.height);
@@ -811,13 +1086,22 @@ export class Replica {
       this.decide(block, execution, certificate, certificate.view, true);
     }
     if (this.chain.height > startHeight) {
-      this.emit({ type: 'catch-up', fromHeight: startHeight + 1, toHeight: this.chain.height, peer: from });
+      this.emit({
+        type: 'catch-up',
+        fromHeight: startHeight + 1,
+        toHeight: this.chain.height,
+        peer: from,
+      });
     }
     // A response that moved us forward may not be the last: ask for the next batch at once (a
     // peer with nothing newer simply does not answer).
     if (rejected) return;
     if (isResponse && this.chain.height > startHeight) {
-      this.send(from, { type: 'block-request', fromHeight: this.height, toHeight: this.height + blocksPerResponse - 1 });
+      this.send(from, {
+        type: 'block-request',
+        fromHeight: this.height,
+        toHeight: this.height + blocksPerResponse - 1,
+      });
     } else if (highestSeen > this.height && !this.syncRequested) {
       this.syncRequested = true;
       this.send(from, { type: 'block-request', fromHeight: this.height, toHeight: highestSeen });
@@ -831,7 +1115,12 @@ export class Replica {
  */
 function estimatedBytes(block: Block): number {
   const certificate = block.lastCommit?.signatures.length ?? 0;
-  return 1_024 + 400 * block.txs.length + 160 * (certificate + block.attestations.length) + 4_096 * block.evidence.length;
+  return (
+    1_024 +
+    400 * block.txs.length +
+    160 * (certificate + block.attestations.length) +
+    4_096 * block.evidence.length
+  );
 }
 
 function viewOf(message: Message): number | null {
@@ -851,7 +1140,8 @@ function viewOf(message: Message): number | null {
 
 function highestPrepared(viewChanges: readonly ViewChange[]): PreparedCertificate | null {
   let best: PreparedCertificate | null = null;
-  for (const vc of viewChanges) if (vc.prepared && (!best || vc.prepared.view > best.view)) best = vc.prepared;
+  for (const vc of viewChanges)
+    if (vc.prepared && (!best || vc.prepared.view > best.view)) best = vc.prepared;
   return best;
 }
 
@@ -861,4 +1151,3 @@ function keyBytes(id: string): Uint8Array | null {
   for (let i = 0; i < 32; i++) out[i] = parseInt(id.slice(2 * i, 2 * i + 2), 16);
   return out;
 }
-

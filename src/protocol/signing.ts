@@ -24,7 +24,13 @@ import type {
 
 const domain = 'tierbft/v1';
 
-export function voteSigningBytes(chainId: string, kind: VoteKind, height: number, view: number, digest: Digest): Uint8Array {
+export function voteSigningBytes(
+  chainId: string,
+  kind: VoteKind,
+  height: number,
+  view: number,
+  digest: Digest,
+): Uint8Array {
   return encodeCanonical([domain, chainId, kind, height, view, digest]);
 }
 
@@ -34,15 +40,42 @@ export function viewChangeSigningBytes(
   view: number,
   prepared: { view: number; digest: Digest } | null,
 ): Uint8Array {
-  return encodeCanonical([domain, chainId, 'view-change', height, view, prepared ? [prepared.view, prepared.digest] : null]);
+  return encodeCanonical([
+    domain,
+    chainId,
+    'view-change',
+    height,
+    view,
+    prepared ? [prepared.view, prepared.digest] : null,
+  ]);
 }
 
-export function attestationSigningBytes(chainId: string, height: number, blockHash: Digest, resultsHash: Digest): Uint8Array {
+export function attestationSigningBytes(
+  chainId: string,
+  height: number,
+  blockHash: Digest,
+  resultsHash: Digest,
+): Uint8Array {
   return encodeCanonical([domain, chainId, 'attestation', height, blockHash, resultsHash]);
 }
 
-export function signVote(chainId: string, secretKey: Uint8Array, signer: ValidatorId, kind: VoteKind, height: number, view: number, digest: Digest): Vote {
-  return { kind, height, view, digest, signer, sig: sign(secretKey, voteSigningBytes(chainId, kind, height, view, digest)) };
+export function signVote(
+  chainId: string,
+  secretKey: Uint8Array,
+  signer: ValidatorId,
+  kind: VoteKind,
+  height: number,
+  view: number,
+  digest: Digest,
+): Vote {
+  return {
+    kind,
+    height,
+    view,
+    digest,
+    signer,
+    sig: sign(secretKey, voteSigningBytes(chainId, kind, height, view, digest)),
+  };
 }
 
 export function signViewChange(
@@ -58,14 +91,32 @@ export function signViewChange(
   return { height, view, prepared, accepted, signer, sig };
 }
 
-export function signAttestation(chainId: string, secretKey: Uint8Array, signer: ValidatorId, height: number, blockHash: Digest, resultsHash: Digest): Attestation {
-  return { height, blockHash, resultsHash, signer, sig: sign(secretKey, attestationSigningBytes(chainId, height, blockHash, resultsHash)) };
+export function signAttestation(
+  chainId: string,
+  secretKey: Uint8Array,
+  signer: ValidatorId,
+  height: number,
+  blockHash: Digest,
+  resultsHash: Digest,
+): Attestation {
+  return {
+    height,
+    blockHash,
+    resultsHash,
+    signer,
+    sig: sign(secretKey, attestationSigningBytes(chainId, height, blockHash, resultsHash)),
+  };
 }
 
 // ── canonical forms and hashes ──────────────────────────────────────────────────────────────
 
 export function txToCanonical(tx: SignedTx): Canonical {
-  return { chainId: tx.chainId, signer: tx.signer, body: tx.body as unknown as Canonical, sig: tx.sig };
+  return {
+    chainId: tx.chainId,
+    signer: tx.signer,
+    body: tx.body as unknown as Canonical,
+    sig: tx.sig,
+  };
 }
 
 function certSignaturesToCanonical(signatures: readonly CertSignature[]): Canonical {
@@ -73,7 +124,12 @@ function certSignaturesToCanonical(signatures: readonly CertSignature[]): Canoni
 }
 
 export function commitCertificateToCanonical(c: CommitCertificate): Canonical {
-  return { height: c.height, view: c.view, digest: c.digest, signatures: certSignaturesToCanonical(c.signatures) };
+  return {
+    height: c.height,
+    view: c.view,
+    digest: c.digest,
+    signatures: certSignaturesToCanonical(c.signatures),
+  };
 }
 
 export function voteToCanonical(v: Vote): Canonical {
@@ -89,7 +145,11 @@ export function evidenceToCanonical(e: Evidence): Canonical {
     case 'equivocation':
       return { type: e.type, first: voteToCanonical(e.first), second: voteToCanonical(e.second) };
     case 'invalid-proposal':
-      return { type: e.type, proposal: voteToCanonical(e.proposal), block: blockToCanonical(e.block) };
+      return {
+        type: e.type,
+        proposal: voteToCanonical(e.proposal),
+        block: blockToCanonical(e.block),
+      };
   }
 }
 
@@ -133,7 +193,12 @@ function keyOf(id: string): Uint8Array | null {
   }
 }
 
-function pushItem(out: SignedItem[], signer: string, message: Uint8Array, signature: Uint8Array): void {
+function pushItem(
+  out: SignedItem[],
+  signer: string,
+  message: Uint8Array,
+  signature: Uint8Array,
+): void {
   const publicKey = keyOf(signer);
   if (publicKey) out.push({ publicKey, message, signature });
 }
@@ -142,14 +207,26 @@ function voteItems(chainId: string, v: Vote, out: SignedItem[]): void {
   pushItem(out, v.signer, voteSigningBytes(chainId, v.kind, v.height, v.view, v.digest), v.sig);
 }
 
-function certItems(chainId: string, c: { height: number; view: number; digest: Digest; signatures: readonly CertSignature[] }, out: SignedItem[]): void {
-  for (const s of c.signatures) pushItem(out, s.signer, voteSigningBytes(chainId, s.kind, c.height, c.view, c.digest), s.sig);
+function certItems(
+  chainId: string,
+  c: { height: number; view: number; digest: Digest; signatures: readonly CertSignature[] },
+  out: SignedItem[],
+): void {
+  for (const s of c.signatures)
+    pushItem(out, s.signer, voteSigningBytes(chainId, s.kind, c.height, c.view, c.digest), s.sig);
 }
 
 function blockItems(chainId: string, b: Block, out: SignedItem[]): void {
-  for (const tx of b.txs) pushItem(out, tx.signer, txSigningBytes(tx.chainId, tx.signer, tx.body), tx.sig);
+  for (const tx of b.txs)
+    pushItem(out, tx.signer, txSigningBytes(tx.chainId, tx.signer, tx.body), tx.sig);
   if (b.lastCommit) certItems(chainId, b.lastCommit, out);
-  for (const a of b.attestations) pushItem(out, a.signer, attestationSigningBytes(chainId, a.height, a.blockHash, a.resultsHash), a.sig);
+  for (const a of b.attestations)
+    pushItem(
+      out,
+      a.signer,
+      attestationSigningBytes(chainId, a.height, a.blockHash, a.resultsHash),
+      a.sig,
+    );
   for (const e of b.evidence) evidenceItems(chainId, e, out);
 }
 
@@ -164,7 +241,12 @@ function evidenceItems(chainId: string, e: Evidence, out: SignedItem[]): void {
 }
 
 function viewChangeItems(chainId: string, vc: ViewChange, out: SignedItem[]): void {
-  pushItem(out, vc.signer, viewChangeSigningBytes(chainId, vc.height, vc.view, vc.prepared), vc.sig);
+  pushItem(
+    out,
+    vc.signer,
+    viewChangeSigningBytes(chainId, vc.height, vc.view, vc.prepared),
+    vc.sig,
+  );
   if (vc.prepared) {
     certItems(chainId, vc.prepared, out);
     blockItems(chainId, vc.prepared.block, out);
@@ -208,14 +290,24 @@ export function signedItemsOf(chainId: string, message: Message): SignedItem[] {
       break;
     case 'attestation': {
       const a = message.attestation;
-      pushItem(out, a.signer, attestationSigningBytes(chainId, a.height, a.blockHash, a.resultsHash), a.sig);
+      pushItem(
+        out,
+        a.signer,
+        attestationSigningBytes(chainId, a.height, a.blockHash, a.resultsHash),
+        a.sig,
+      );
       break;
     }
     case 'evidence':
       evidenceItems(chainId, message.evidence, out);
       break;
     case 'tx':
-      pushItem(out, message.tx.signer, txSigningBytes(message.tx.chainId, message.tx.signer, message.tx.body), message.tx.sig);
+      pushItem(
+        out,
+        message.tx.signer,
+        txSigningBytes(message.tx.chainId, message.tx.signer, message.tx.body),
+        message.tx.sig,
+      );
       break;
     case 'block-request':
       break;

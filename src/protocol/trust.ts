@@ -48,11 +48,16 @@ export function clampTrust(t: number): number {
 export function epochScore(config: ProtocolConfig, tier: Tier, r: EpochRecord): number {
   switch (tier) {
     case 'core': {
-      const participation = r.commitsExpected === 0 ? 1000 : Math.min(1000, Math.floor((1000 * r.commitsSigned) / r.commitsExpected));
+      const participation =
+        r.commitsExpected === 0
+          ? 1000
+          : Math.min(1000, Math.floor((1000 * r.commitsSigned) / r.commitsExpected));
       return clampTrust(participation - config.timeoutPenalty * r.timeoutsCaused);
     }
     case 'candidate':
-      return clampTrust(Math.floor((1000 * Math.min(r.attestations, config.epochLength)) / config.epochLength));
+      return clampTrust(
+        Math.floor((1000 * Math.min(r.attestations, config.epochLength)) / config.epochLength),
+      );
     case 'observer':
       return r.attestations > 0 ? 1000 : 0;
     case 'quarantined':
@@ -88,7 +93,10 @@ export interface TierAssignment {
  * (or ≥ `candidateKeep` if already Candidates). The rest are Observers; quarantined stay so.
  * In flat PBFT every registered validator is in the committee, ordered by id.
  */
-export function assignTiers(config: ProtocolConfig, validators: readonly ValidatorTrust[]): TierAssignment {
+export function assignTiers(
+  config: ProtocolConfig,
+  validators: readonly ValidatorTrust[],
+): TierAssignment {
   const tiers = new Map<ValidatorId, Tier>();
   if (config.mode === 'pbft') {
     const committee = validators.map((v) => v.id).sort();
@@ -129,7 +137,8 @@ export function assignTiers(config: ProtocolConfig, validators: readonly Validat
   const candidates: ValidatorId[] = [];
   for (const v of ranked) {
     if (tiers.has(v.id)) continue;
-    const threshold = v.tier === 'candidate' || v.tier === 'core' ? config.candidateKeep : config.candidateEnter;
+    const threshold =
+      v.tier === 'candidate' || v.tier === 'core' ? config.candidateKeep : config.candidateEnter;
     if (candidates.length < config.maxCandidates && v.trust >= threshold) {
       candidates.push(v.id);
       tiers.set(v.id, 'candidate');

@@ -228,7 +228,12 @@ export interface Timer {
 
 export type ReplicaInput =
   | { readonly type: 'start'; readonly now: number }
-  | { readonly type: 'message'; readonly now: number; readonly from: ValidatorId; readonly message: Message }
+  | {
+      readonly type: 'message';
+      readonly now: number;
+      readonly from: ValidatorId;
+      readonly message: Message;
+    }
   | { readonly type: 'timer'; readonly now: number; readonly timer: Timer }
   /** A transaction submitted to this replica by a local client. */
   | { readonly type: 'submit'; readonly now: number; readonly tx: SignedTx };
@@ -249,23 +254,121 @@ export type TierReason =
   | 'committee-top-up';
 
 export type ReplicaEvent =
-  | { readonly type: 'proposal'; readonly height: number; readonly view: number; readonly digest: Digest; readonly proposer: ValidatorId; readonly txCount: number }
-  | { readonly type: 'vote'; readonly kind: VoteKind; readonly height: number; readonly view: number; readonly digest: Digest; readonly from: ValidatorId }
-  | { readonly type: 'quorum'; readonly phase: 'prepared' | 'committed'; readonly height: number; readonly view: number; readonly digest: Digest; readonly count: number; readonly q: number; readonly n: number }
-  | { readonly type: 'commit'; readonly height: number; readonly view: number; readonly digest: Digest; readonly proposer: ValidatorId; readonly txCount: number; readonly viaCatchUp: boolean }
-  | { readonly type: 'view-change'; readonly height: number; readonly fromView: number; readonly toView: number; readonly reason: 'timeout' | 'f+1 view-changes' }
-  | { readonly type: 'new-view'; readonly height: number; readonly view: number; readonly primary: ValidatorId; readonly reproposed: boolean }
-  | { readonly type: 'tier-change'; readonly id: ValidatorId; readonly from: Tier | null; readonly to: Tier | null; readonly trustBefore: number; readonly trustAfter: number; readonly reason: TierReason; readonly epoch: number }
+  | {
+      readonly type: 'proposal';
+      readonly height: number;
+      readonly view: number;
+      readonly digest: Digest;
+      readonly proposer: ValidatorId;
+      readonly txCount: number;
+    }
+  | {
+      readonly type: 'vote';
+      readonly kind: VoteKind;
+      readonly height: number;
+      readonly view: number;
+      readonly digest: Digest;
+      readonly from: ValidatorId;
+    }
+  | {
+      readonly type: 'quorum';
+      readonly phase: 'prepared' | 'committed';
+      readonly height: number;
+      readonly view: number;
+      readonly digest: Digest;
+      readonly count: number;
+      readonly q: number;
+      readonly n: number;
+    }
+  | {
+      readonly type: 'commit';
+      readonly height: number;
+      readonly view: number;
+      readonly digest: Digest;
+      readonly proposer: ValidatorId;
+      readonly txCount: number;
+      readonly viaCatchUp: boolean;
+    }
+  | {
+      readonly type: 'view-change';
+      readonly height: number;
+      readonly fromView: number;
+      readonly toView: number;
+      readonly reason: 'timeout' | 'f+1 view-changes';
+    }
+  | {
+      readonly type: 'new-view';
+      readonly height: number;
+      readonly view: number;
+      readonly primary: ValidatorId;
+      readonly reproposed: boolean;
+    }
+  | {
+      readonly type: 'tier-change';
+      readonly id: ValidatorId;
+      readonly from: Tier | null;
+      readonly to: Tier | null;
+      readonly trustBefore: number;
+      readonly trustAfter: number;
+      readonly reason: TierReason;
+      readonly epoch: number;
+    }
   /** A new epoch begins; `stateDigest` covers committee, tiers and trust (equal on every honest node). */
-  | { readonly type: 'epoch'; readonly epoch: number; readonly firstHeight: number; readonly committee: readonly ValidatorId[]; readonly candidates: readonly ValidatorId[]; readonly stateDigest: Digest }
-  | { readonly type: 'evidence'; readonly stage: 'detected' | 'committed'; readonly offender: ValidatorId; readonly kind: Evidence['type']; readonly height: number }
+  | {
+      readonly type: 'epoch';
+      readonly epoch: number;
+      readonly firstHeight: number;
+      readonly committee: readonly ValidatorId[];
+      readonly candidates: readonly ValidatorId[];
+      readonly stateDigest: Digest;
+    }
+  | {
+      readonly type: 'evidence';
+      readonly stage: 'detected' | 'committed';
+      readonly offender: ValidatorId;
+      readonly kind: Evidence['type'];
+      readonly height: number;
+    }
   | { readonly type: 'tx-accepted'; readonly txId: string }
-  | { readonly type: 'tx-rejected'; readonly txId: string; readonly reason: RejectReason; readonly detail: string }
-  | { readonly type: 'tx-committed'; readonly txId: string; readonly height: number; readonly result: TxResult }
-  | { readonly type: 'payment-settled'; readonly txId: string; readonly billId: string; readonly height: number; readonly settledAtHeight: number; readonly amount: number }
-  | { readonly type: 'invalid-proposal'; readonly height: number; readonly view: number; readonly proposer: ValidatorId; readonly reason: string }
-  | { readonly type: 'dropped'; readonly from: ValidatorId; readonly messageType: string; readonly reason: string }
-  | { readonly type: 'catch-up'; readonly fromHeight: number; readonly toHeight: number; readonly peer: ValidatorId };
+  | {
+      readonly type: 'tx-rejected';
+      readonly txId: string;
+      readonly reason: RejectReason;
+      readonly detail: string;
+    }
+  | {
+      readonly type: 'tx-committed';
+      readonly txId: string;
+      readonly height: number;
+      readonly result: TxResult;
+    }
+  | {
+      readonly type: 'payment-settled';
+      readonly txId: string;
+      readonly billId: string;
+      readonly height: number;
+      readonly settledAtHeight: number;
+      readonly amount: number;
+    }
+  | {
+      readonly type: 'invalid-proposal';
+      readonly height: number;
+      readonly view: number;
+      readonly proposer: ValidatorId;
+      readonly reason: string;
+    }
+  | {
+      readonly type: 'dropped';
+      readonly from: ValidatorId;
+      readonly messageType: string;
+      readonly reason: string;
+    }
+  | {
+      readonly type: 'catch-up';
+      readonly fromHeight: number;
+      readonly toHeight: number;
+      readonly peer: ValidatorId;
+    };
 
 export interface ReplicaOutput {
   readonly messages: Envelope[];

@@ -4,7 +4,14 @@
 
 import { parseArgs } from 'node:util';
 import { faultModes, type FaultMode } from '../faults/index.ts';
-import { configErrors, defaultNetwork, defaultSimConfig, type Partition, type Restart, type SimConfig } from './config.ts';
+import {
+  configErrors,
+  defaultNetwork,
+  defaultSimConfig,
+  type Partition,
+  type Restart,
+  type SimConfig,
+} from './config.ts';
 import { simulate, type SimSummary } from './simulator.ts';
 
 const usage = `usage: npm run sim -- [flags]
@@ -41,22 +48,40 @@ function int(name: string, value: string | undefined, fallback: number): number 
 function num(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${name} expects a number, got '${value}'`);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new UsageError(`${name} expects a number, got '${value}'`);
   return n;
 }
 
 function parsePartition(spec: string): Partition {
   const m = /^([\d,|]+)@(\d+)-(\d+)$/.exec(spec);
-  if (!m) throw new UsageError(`--partition expects GROUPS@FROM-TO like "0,1|2,3@2000-6000", got '${spec}'`);
-  const groups = m[1]!.split('|').map((g) => g.split(',').filter((x) => x !== '').map(Number));
-  if (groups.length < 2 || groups.some((g) => g.length === 0)) throw new UsageError(`--partition needs at least two non-empty groups, got '${spec}'`);
+  if (!m)
+    throw new UsageError(
+      `--partition expects GROUPS@FROM-TO like "0,1|2,3@2000-6000", got '${spec}'`,
+    );
+  const groups = m[1]!.split('|').map((g) =>
+    g
+      .split(',')
+      .filter((x) => x !== '')
+      .map(Number),
+  );
+  if (groups.length < 2 || groups.some((g) => g.length === 0))
+    throw new UsageError(`--partition needs at least two non-empty groups, got '${spec}'`);
   return { groups, startMs: Number(m[2]), endMs: Number(m[3]) };
 }
 
 function parseRestart(spec: string): Restart {
   const m = /^(\d+)@(\d+)-(\d+)(:amnesia)?$/.exec(spec);
-  if (!m) throw new UsageError(`--restart expects V@CRASH-RESTART[:amnesia] like "2@3000-8000", got '${spec}'`);
-  return { validator: Number(m[1]), crashAtMs: Number(m[2]), restartAtMs: Number(m[3]), keepState: m[4] === undefined };
+  if (!m)
+    throw new UsageError(
+      `--restart expects V@CRASH-RESTART[:amnesia] like "2@3000-8000", got '${spec}'`,
+    );
+  return {
+    validator: Number(m[1]),
+    crashAtMs: Number(m[2]),
+    restartAtMs: Number(m[3]),
+    keepState: m[4] === undefined,
+  };
 }
 
 export function parseCli(argv: readonly string[]): { config: SimConfig; json: boolean } | 'help' {
@@ -96,10 +121,13 @@ export function parseCli(argv: readonly string[]): { config: SimConfig; json: bo
   }
   const v = parsed.values;
   if (v.help) return 'help';
-  const fault = (v.fault ?? (int('--byzantine', v.byzantine, 0) > 0 ? 'crash' : 'none')) as FaultMode;
-  if (!faultModes.includes(fault)) throw new UsageError(`unknown fault '${fault}' (one of: ${faultModes.join(', ')})`);
+  const fault = (v.fault ??
+    (int('--byzantine', v.byzantine, 0) > 0 ? 'crash' : 'none')) as FaultMode;
+  if (!faultModes.includes(fault))
+    throw new UsageError(`unknown fault '${fault}' (one of: ${faultModes.join(', ')})`);
   const protocol = v.protocol ?? 'mlt';
-  if (protocol !== 'mlt' && protocol !== 'pbft') throw new UsageError(`unknown protocol '${protocol}' (mlt or pbft)`);
+  if (protocol !== 'mlt' && protocol !== 'pbft')
+    throw new UsageError(`unknown protocol '${protocol}' (mlt or pbft)`);
   let latencyMinMs = defaultNetwork.latencyMinMs;
   let latencyMaxMs = defaultNetwork.latencyMaxMs;
   if (v.latency !== undefined) {
@@ -109,9 +137,12 @@ export function parseCli(argv: readonly string[]): { config: SimConfig; json: bo
     latencyMaxMs = Number(m[2]);
   }
   const overrides: Record<string, number> = {};
-  if (v['block-interval'] !== undefined) overrides.blockIntervalMs = int('--block-interval', v['block-interval'], 1_000);
-  if (v['epoch-length'] !== undefined) overrides.epochLength = int('--epoch-length', v['epoch-length'], 8);
-  if ((overrides.blockIntervalMs ?? 1) < 1) throw new UsageError('--block-interval must be at least 1');
+  if (v['block-interval'] !== undefined)
+    overrides.blockIntervalMs = int('--block-interval', v['block-interval'], 1_000);
+  if (v['epoch-length'] !== undefined)
+    overrides.epochLength = int('--epoch-length', v['epoch-length'], 8);
+  if ((overrides.blockIntervalMs ?? 1) < 1)
+    throw new UsageError('--block-interval must be at least 1');
   if ((overrides.epochLength ?? 1) < 1) throw new UsageError('--epoch-length must be at least 1');
   const config: SimConfig = {
     ...defaultSimConfig,
@@ -161,10 +192,15 @@ export function formatSummary(s: SimSummary): string {
     `tiers         core ${s.tiers.core.length} · candidate ${s.tiers.candidate.length} · observer ${s.tiers.observer.length} · quarantined ${s.tiers.quarantined.length}`,
   ];
   for (const [tier, ids] of Object.entries(s.tiers)) {
-    if (ids.length > 0 && ids.length <= 20) lines.push(`  ${tier.padEnd(12)}${ids.map((id: string) => `${short(id)}${s.byzantineIds.includes(id) ? '*' : ''}(${s.trust[id]})`).join(' ')}`);
+    if (ids.length > 0 && ids.length <= 20)
+      lines.push(
+        `  ${tier.padEnd(12)}${ids.map((id: string) => `${short(id)}${s.byzantineIds.includes(id) ? '*' : ''}(${s.trust[id]})`).join(' ')}`,
+      );
   }
   if (s.byzantineIds.length > 0) lines.push(`  (* Byzantine; trust in parentheses)`);
-  lines.push(`verification  ${s.verification.verified} signatures verified, ${s.verification.cacheHits} cache hits${s.verification.sharedCache ? ' (one cache shared by all replicas)' : ''}`);
+  lines.push(
+    `verification  ${s.verification.verified} signatures verified, ${s.verification.cacheHits} cache hits${s.verification.sharedCache ? ' (one cache shared by all replicas)' : ''}`,
+  );
   lines.push(`trace         ${s.traceHash}`);
   return lines.join('\n');
 }
@@ -188,7 +224,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const progress = !json && process.stderr.isTTY;
   const summary = await simulate(config, {
     onProgress: (p) => {
-      if (!json && (progress || p.virtualMs % 10_000 < 1_000)) process.stderr.write(`${progress ? '\r' : ''}  … ${(p.virtualMs / 1000).toFixed(0)} s virtual, height ${p.height}/${p.target}${progress ? '   ' : '\n'}`);
+      if (!json && (progress || p.virtualMs % 10_000 < 1_000))
+        process.stderr.write(
+          `${progress ? '\r' : ''}  … ${(p.virtualMs / 1000).toFixed(0)} s virtual, height ${p.height}/${p.target}${progress ? '   ' : '\n'}`,
+        );
     },
   });
   if (progress) process.stderr.write('\r\x1b[K');

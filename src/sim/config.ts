@@ -1,6 +1,10 @@
 // Configuration of one simulated run. A run is a pure function of this object (seed included).
 
-import { defaultProtocolConfig, type ProtocolConfig, type ProtocolMode } from '../protocol/types.ts';
+import {
+  defaultProtocolConfig,
+  type ProtocolConfig,
+  type ProtocolMode,
+} from '../protocol/types.ts';
 import { faultModes, type FaultMode } from '../faults/index.ts';
 
 export interface Partition {
@@ -100,39 +104,58 @@ export function protocolConfigOf(config: SimConfig): ProtocolConfig {
 export function configErrors(config: SimConfig): string[] {
   const errors: string[] = [];
   const int = (name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
-    if (!Number.isSafeInteger(v) || v < min || v > max) errors.push(`${name} must be an integer from ${min} to ${max}, got ${v}`);
+    if (!Number.isSafeInteger(v) || v < min || v > max)
+      errors.push(`${name} must be an integer from ${min} to ${max}, got ${v}`);
   };
   int('--validators', config.validators, 1, 2_000);
   int('--byzantine', config.byzantine, 0, 2_000);
-  if (config.byzantine > config.validators) errors.push(`--byzantine ${config.byzantine} exceeds --validators ${config.validators}`);
+  if (config.byzantine > config.validators)
+    errors.push(`--byzantine ${config.byzantine} exceeds --validators ${config.validators}`);
   if (config.byzantineValidators) {
     const b = config.byzantineValidators;
-    if (b.length !== config.byzantine || new Set(b).size !== b.length || b.some((i) => !Number.isInteger(i) || i < 0 || i >= config.validators)) {
+    if (
+      b.length !== config.byzantine ||
+      new Set(b).size !== b.length ||
+      b.some((i) => !Number.isInteger(i) || i < 0 || i >= config.validators)
+    ) {
       errors.push('byzantineValidators must name --byzantine distinct validator indices');
     }
   }
-  if (!faultModes.includes(config.fault)) errors.push(`unknown fault '${config.fault}' (one of: ${faultModes.join(', ')})`);
-  if (config.fault === 'none' && config.byzantine > 0) errors.push('--byzantine needs a --fault other than none');
-  if (config.protocol !== 'mlt' && config.protocol !== 'pbft') errors.push(`unknown protocol '${String(config.protocol)}' (mlt or pbft)`);
+  if (!faultModes.includes(config.fault))
+    errors.push(`unknown fault '${config.fault}' (one of: ${faultModes.join(', ')})`);
+  if (config.fault === 'none' && config.byzantine > 0)
+    errors.push('--byzantine needs a --fault other than none');
+  if (config.protocol !== 'mlt' && config.protocol !== 'pbft')
+    errors.push(`unknown protocol '${String(config.protocol)}' (mlt or pbft)`);
   int('--seed', config.seed, 0, 0x7fffffff);
   int('--blocks', config.blocks, 1, 1_000_000);
   int('--max-time', config.maxVirtualMs, 1);
   int('--joiners', config.joiners, 0, 1_000);
   int('--households', config.households, 1, 10_000);
-  if (!(config.txPerSecond >= 0 && config.txPerSecond <= 100_000)) errors.push(`--tx-rate must be from 0 to 100000, got ${config.txPerSecond}`);
-  if (!(config.invalidShare >= 0 && config.invalidShare <= 1)) errors.push(`--invalid-share must be from 0 to 1, got ${config.invalidShare}`);
+  if (!(config.txPerSecond >= 0 && config.txPerSecond <= 100_000))
+    errors.push(`--tx-rate must be from 0 to 100000, got ${config.txPerSecond}`);
+  if (!(config.invalidShare >= 0 && config.invalidShare <= 1))
+    errors.push(`--invalid-share must be from 0 to 1, got ${config.invalidShare}`);
   const n = config.network;
   if (!(n.loss >= 0 && n.loss <= 0.3)) errors.push(`--loss must be from 0 to 0.3, got ${n.loss}`);
-  if (!(n.duplicate >= 0 && n.duplicate <= 0.5)) errors.push(`--duplicate must be from 0 to 0.5, got ${n.duplicate}`);
-  if (!(n.latencyMinMs >= 0 && n.latencyMaxMs >= n.latencyMinMs)) errors.push('latency range must satisfy 0 ≤ min ≤ max');
+  if (!(n.duplicate >= 0 && n.duplicate <= 0.5))
+    errors.push(`--duplicate must be from 0 to 0.5, got ${n.duplicate}`);
+  if (!(n.latencyMinMs >= 0 && n.latencyMaxMs >= n.latencyMinMs))
+    errors.push('latency range must satisfy 0 ≤ min ≤ max');
   for (const p of n.partitions) {
-    if (!(p.endMs > p.startMs && p.startMs >= 0)) errors.push('a partition must end after it starts');
+    if (!(p.endMs > p.startMs && p.startMs >= 0))
+      errors.push('a partition must end after it starts');
     const limit = config.validators + (p.byEndpoint ? config.byzantine : 0);
-    for (const g of p.groups) for (const i of g) if (!Number.isInteger(i) || i < 0 || i >= limit) errors.push(`partition names validator ${i}, but there are ${config.validators}`);
+    for (const g of p.groups)
+      for (const i of g)
+        if (!Number.isInteger(i) || i < 0 || i >= limit)
+          errors.push(`partition names validator ${i}, but there are ${config.validators}`);
   }
   for (const r of config.restarts) {
-    if (!Number.isInteger(r.validator) || r.validator < 0 || r.validator >= config.validators) errors.push(`restart names validator ${r.validator}, but there are ${config.validators}`);
-    if (!(r.restartAtMs > r.crashAtMs && r.crashAtMs >= 0)) errors.push('a restart must come after its crash');
+    if (!Number.isInteger(r.validator) || r.validator < 0 || r.validator >= config.validators)
+      errors.push(`restart names validator ${r.validator}, but there are ${config.validators}`);
+    if (!(r.restartAtMs > r.crashAtMs && r.crashAtMs >= 0))
+      errors.push('a restart must come after its crash');
   }
   return errors;
 }

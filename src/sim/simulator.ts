@@ -13,7 +13,16 @@ import type { RejectReason, SignedTx } from '../ledger/types.ts';
 import { wrapReplica, type FaultMode, type Node } from '../faults/index.ts';
 import { mayBecomeValid, Replica } from '../protocol/replica.ts';
 import { signedItemsOf } from '../protocol/signing.ts';
-import { categoryOf, type Genesis, type Message, type MessageCategory, type ReplicaEvent, type ReplicaOutput, type Timer, type ValidatorId } from '../protocol/types.ts';
+import {
+  categoryOf,
+  type Genesis,
+  type Message,
+  type MessageCategory,
+  type ReplicaEvent,
+  type ReplicaOutput,
+  type Timer,
+  type ValidatorId,
+} from '../protocol/types.ts';
 import { configErrors, protocolConfigOf, type SimConfig } from './config.ts';
 import { EventQueue } from './queue.ts';
 import { Rng } from './rng.ts';
@@ -51,8 +60,20 @@ export interface SimSummary {
   readonly height: number;
   readonly targetReached: boolean;
   readonly virtualMs: number;
-  readonly safety: { readonly agreement: boolean; readonly forks: number; readonly invariantViolations: readonly string[]; readonly committeeAgreement: boolean };
-  readonly payments: { readonly submitted: number; readonly committed: number; readonly settled: number; readonly rejected: number; readonly highValueCommitted: number; readonly highValueSettled: number };
+  readonly safety: {
+    readonly agreement: boolean;
+    readonly forks: number;
+    readonly invariantViolations: readonly string[];
+    readonly committeeAgreement: boolean;
+  };
+  readonly payments: {
+    readonly submitted: number;
+    readonly committed: number;
+    readonly settled: number;
+    readonly rejected: number;
+    readonly highValueCommitted: number;
+    readonly highValueSettled: number;
+  };
   /**
    * `wrongOutcome`: valid transactions rejected plus invalid ones committed that failed for a final
    * reason (must be 0). `curedLater`: invalid attempts held for a curable reason (overspending,
@@ -60,15 +81,39 @@ export interface SimSummary {
    * `reasonMismatches`: invalid attempts rejected for another reason than the one they were
    * made for (possible when the state moved on before the check; informational).
    */
-  readonly transactions: { readonly submitted: number; readonly committed: number; readonly rejected: number; readonly validPending: number; readonly wrongOutcome: number; readonly reasonMismatches: number; readonly curedLater: number; readonly resubmissions: number };
-  readonly tiers: { readonly core: readonly string[]; readonly candidate: readonly string[]; readonly observer: readonly string[]; readonly quarantined: readonly string[] };
+  readonly transactions: {
+    readonly submitted: number;
+    readonly committed: number;
+    readonly rejected: number;
+    readonly validPending: number;
+    readonly wrongOutcome: number;
+    readonly reasonMismatches: number;
+    readonly curedLater: number;
+    readonly resubmissions: number;
+  };
+  readonly tiers: {
+    readonly core: readonly string[];
+    readonly candidate: readonly string[];
+    readonly observer: readonly string[];
+    readonly quarantined: readonly string[];
+  };
   readonly trust: Readonly<Record<string, number>>;
   readonly byzantineIds: readonly string[];
-  readonly messages: { readonly total: number; readonly perHeight: number; readonly consensusPerHeight: number; readonly byCategory: Readonly<Record<MessageCategory, number>>; readonly dropped: number };
+  readonly messages: {
+    readonly total: number;
+    readonly perHeight: number;
+    readonly consensusPerHeight: number;
+    readonly byCategory: Readonly<Record<MessageCategory, number>>;
+    readonly dropped: number;
+  };
   readonly viewChanges: number;
   readonly evidenceCommitted: number;
   readonly latency: { readonly p50: number | null; readonly p99: number | null };
-  readonly verification: { readonly sharedCache: boolean; readonly verified: number; readonly cacheHits: number };
+  readonly verification: {
+    readonly sharedCache: boolean;
+    readonly verified: number;
+    readonly cacheHits: number;
+  };
   readonly traceHash: string;
   readonly wallMs: number;
 }
@@ -111,9 +156,18 @@ export class Simulation {
   private readonly stateAtEpoch = new Map<number, string>();
   private committeeDisagreements = 0;
   private readonly invariantViolations: string[] = [];
-  private readonly messageCounts: Record<MessageCategory, number> = { consensus: 0, dissemination: 0, attestation: 0, sync: 0, client: 0 };
+  private readonly messageCounts: Record<MessageCategory, number> = {
+    consensus: 0,
+    dissemination: 0,
+    attestation: 0,
+    sync: 0,
+    client: 0,
+  };
   private dropped = 0;
-  private readonly submittedAt = new Map<string, { at: number; expect: string; kind: string; isPayment: boolean }>();
+  private readonly submittedAt = new Map<
+    string,
+    { at: number; expect: string; kind: string; isPayment: boolean }
+  >();
   private readonly committedAt = new Map<string, number>();
   private readonly rejected = new Map<string, string>();
   private readonly settled = new Set<string>();
@@ -123,14 +177,26 @@ export class Simulation {
   private resubmissions = 0;
   private readonly events: { endpoint: number; at: number; event: ReplicaEvent }[] = [];
 
-  constructor(config: SimConfig, private readonly hooks: SimHooks = {}) {
+  constructor(
+    config: SimConfig,
+    private readonly hooks: SimHooks = {},
+  ) {
     const errors = configErrors(config);
     if (errors.length > 0) throw new RangeError(errors.join('; '));
     this.config = config;
     this.rng = new Rng(config.seed);
     this.networkRng = this.rng.fork();
-    const chainId = toHex(sha256Bytes(encodeCanonical(['tierbft/sim', config.seed, config.validators, config.protocol])));
-    this.city = createCity({ seed: config.seed, households: config.households, chainId, validators: config.validators });
+    const chainId = toHex(
+      sha256Bytes(
+        encodeCanonical(['tierbft/sim', config.seed, config.validators, config.protocol]),
+      ),
+    );
+    this.city = createCity({
+      seed: config.seed,
+      households: config.households,
+      chainId,
+      validators: config.validators,
+    });
     const protocol = protocolConfigOf(config);
 
     // Byzantine validators: chosen by the seed, at least one of them in the first committee.
@@ -148,20 +214,45 @@ export class Simulation {
     // Endpoints 0…N−1 are the validators; a twin (same key) comes after them, in validator order.
     for (let v = 0; v < config.validators; v++) {
       const isByzantine = byzantine.has(v);
-      this.addEndpoint(v, this.city.validators[v]!.keys, isByzantine, isByzantine ? config.fault : 'none');
+      this.addEndpoint(
+        v,
+        this.city.validators[v]!.keys,
+        isByzantine,
+        isByzantine ? config.fault : 'none',
+      );
     }
     if (config.fault === 'twins') {
-      for (const v of [...byzantine].sort((a, b) => a - b)) this.addEndpoint(v, this.city.validators[v]!.keys, true, 'twins');
+      for (const v of [...byzantine].sort((a, b) => a - b))
+        this.addEndpoint(v, this.city.validators[v]!.keys, true, 'twins');
     }
     for (let j = 0; j < config.joiners; j++) {
-      this.joinerKeys.push(generateKeyPair(sha256Bytes(encodeCanonical(['tierbft/sim/joiner', config.seed, j]))));
+      this.joinerKeys.push(
+        generateKeyPair(sha256Bytes(encodeCanonical(['tierbft/sim/joiner', config.seed, j]))),
+      );
     }
-    this.workload = createWorkload(this.city, { seed: config.seed, invalidShare: config.invalidShare });
+    this.workload = createWorkload(this.city, {
+      seed: config.seed,
+      invalidShare: config.invalidShare,
+    });
   }
 
-  private addEndpoint(validator: number, keys: KeyPair, byzantine: boolean, fault: FaultMode): Endpoint {
+  private addEndpoint(
+    validator: number,
+    keys: KeyPair,
+    byzantine: boolean,
+    fault: FaultMode,
+  ): Endpoint {
     const index = this.endpoints.length;
-    const endpoint: Endpoint = { index, validator, keys, byzantine, node: this.makeNode(keys, fault), up: true, incarnation: 0, started: false };
+    const endpoint: Endpoint = {
+      index,
+      validator,
+      keys,
+      byzantine,
+      node: this.makeNode(keys, fault),
+      up: true,
+      incarnation: 0,
+      started: false,
+    };
     this.endpoints.push(endpoint);
     return endpoint;
   }
@@ -173,9 +264,16 @@ export class Simulation {
       this.verifiers.push(verifier);
     }
     const v = verifier;
-    const replica = new Replica({ genesis: this.genesis, keys, check: (pk, msg, sig) => v.check(pk, msg, sig) });
+    const replica = new Replica({
+      genesis: this.genesis,
+      keys,
+      check: (pk, msg, sig) => v.check(pk, msg, sig),
+    });
     const faultRng = this.rng.fork();
-    const cabal = fault === 'equivocate' ? [...this.byzantineValidators].map((i) => this.city.validators[i]!.keys) : [];
+    const cabal =
+      fault === 'equivocate'
+        ? [...this.byzantineValidators].map((i) => this.city.validators[i]!.keys)
+        : [];
     return wrapReplica(fault, replica, {
       keys,
       chainId: this.genesis.ledger.chainId,
@@ -198,18 +296,26 @@ export class Simulation {
   async run(): Promise<SimSummary> {
     const wallStart = performance.now();
     const c = this.config;
-    for (const e of this.endpoints) this.queue.push(0, { kind: 'restart', endpoint: e.index, keepState: true });
+    for (const e of this.endpoints)
+      this.queue.push(0, { kind: 'restart', endpoint: e.index, keepState: true });
     if (c.txPerSecond > 0) this.queue.push(100, { kind: 'traffic' });
     for (const r of c.restarts) {
       for (const e of this.endpoints.filter((x) => x.validator === r.validator)) {
         this.queue.push(r.crashAtMs, { kind: 'crash', endpoint: e.index });
-        this.queue.push(r.restartAtMs, { kind: 'restart', endpoint: e.index, keepState: r.keepState });
+        this.queue.push(r.restartAtMs, {
+          kind: 'restart',
+          endpoint: e.index,
+          keepState: r.keepState,
+        });
       }
     }
     if (c.fault === 'crash') {
-      for (const e of this.endpoints.filter((x) => x.byzantine)) this.queue.push(this.rng.int(0, 5_000), { kind: 'crash', endpoint: e.index });
+      for (const e of this.endpoints.filter((x) => x.byzantine))
+        this.queue.push(this.rng.int(0, 5_000), { kind: 'crash', endpoint: e.index });
     }
-    this.joinerKeys.forEach((_, j) => this.queue.push(2_000 + j * 500, { kind: 'join', joiner: j }));
+    this.joinerKeys.forEach((_, j) =>
+      this.queue.push(2_000 + j * 500, { kind: 'join', joiner: j }),
+    );
 
     let lastProgress = 0;
     for (;;) {
@@ -220,7 +326,11 @@ export class Simulation {
       if (this.minHonestHeight() >= c.blocks && this.trafficDrained()) break;
       if (this.hooks.onProgress && this.now - lastProgress >= 1_000) {
         lastProgress = this.now;
-        this.hooks.onProgress({ virtualMs: this.now, height: this.minHonestHeight(), target: c.blocks });
+        this.hooks.onProgress({
+          virtualMs: this.now,
+          height: this.minHonestHeight(),
+          target: c.blocks,
+        });
       }
     }
     this.checkLedgers();
@@ -230,8 +340,10 @@ export class Simulation {
   /** With traffic off, or once its window closed and every valid transaction settled or was judged. */
   private trafficDrained(): boolean {
     if (this.config.txPerSecond === 0) return true;
-    if (this.now < this.config.trafficUntilMs) return this.config.trafficUntilMs === Number.MAX_SAFE_INTEGER;
-    for (const [id, s] of this.submittedAt) if (s.expect === 'ok' && !this.committedAt.has(id) && !this.rejected.has(id)) return false;
+    if (this.now < this.config.trafficUntilMs)
+      return this.config.trafficUntilMs === Number.MAX_SAFE_INTEGER;
+    for (const [id, s] of this.submittedAt)
+      if (s.expect === 'ok' && !this.committedAt.has(id) && !this.rejected.has(id)) return false;
     return true;
   }
 
@@ -241,14 +353,26 @@ export class Simulation {
         const e = this.endpoints[work.to]!;
         if (!e.up || !e.started) return;
         this.record(['d', this.now, work.to, work.fromEndpoint, work.message.type]);
-        await this.verifierOf(e).preverify(signedItemsOf(this.genesis.ledger.chainId, work.message));
-        this.apply(e, e.node.handle({ type: 'message', now: this.now, from: work.from, message: work.message }));
+        await this.verifierOf(e).preverify(
+          signedItemsOf(this.genesis.ledger.chainId, work.message),
+        );
+        this.apply(
+          e,
+          e.node.handle({ type: 'message', now: this.now, from: work.from, message: work.message }),
+        );
         return;
       }
       case 'timer': {
         const e = this.endpoints[work.endpoint]!;
         if (!e.up || e.incarnation !== work.incarnation) return;
-        this.record(['t', this.now, work.endpoint, work.timer.kind, work.timer.height, work.timer.view]);
+        this.record([
+          't',
+          this.now,
+          work.endpoint,
+          work.timer.kind,
+          work.timer.height,
+          work.timer.view,
+        ]);
         this.apply(e, e.node.handle({ type: 'timer', now: this.now, timer: work.timer }));
         return;
       }
@@ -256,7 +380,9 @@ export class Simulation {
         const e = this.endpoints[work.endpoint]!;
         if (!e.up || !e.started) return;
         this.messageCounts.client++;
-        await this.verifierOf(e).preverify(signedItemsOf(this.genesis.ledger.chainId, { type: 'tx', tx: work.tx }));
+        await this.verifierOf(e).preverify(
+          signedItemsOf(this.genesis.ledger.chainId, { type: 'tx', tx: work.tx }),
+        );
         this.apply(e, e.node.handle({ type: 'submit', now: this.now, tx: work.tx }));
         return;
       }
@@ -293,7 +419,11 @@ export class Simulation {
     e.incarnation = 1;
     this.apply(e, e.node.handle({ type: 'start', now: this.now }));
     const id = toHex(keys.publicKey);
-    const tx = signTx(this.genesis.ledger.chainId, keys.secretKey, id, { type: 'validator-join', nonce: 0, name: `Newcomer ${j + 1}` });
+    const tx = signTx(this.genesis.ledger.chainId, keys.secretKey, id, {
+      type: 'validator-join',
+      nonce: 0,
+      name: `Newcomer ${j + 1}`,
+    });
     this.submitEverywhere(tx, 'ok', 'validator-join', false);
   }
 
@@ -302,8 +432,12 @@ export class Simulation {
     // that lag hold a payment for a bill they have not seen yet until they catch up.
     const reference = this.referenceReplica();
     const perTick = Math.max(1, Math.round(this.config.txPerSecond / 10));
-    const batch = this.workload.nextBatch({ height: reference.height, ledger: reference.chain.ledger }, perTick);
-    for (const item of batch) this.submitEverywhere(item.tx, item.expect, item.kind, item.tx.body.type === 'pay-bill');
+    const batch = this.workload.nextBatch(
+      { height: reference.height, ledger: reference.chain.ledger },
+      perTick,
+    );
+    for (const item of batch)
+      this.submitEverywhere(item.tx, item.expect, item.kind, item.tx.body.type === 'pay-bill');
     const next = this.now + 100;
     if (next < this.config.trafficUntilMs) this.queue.push(next, { kind: 'traffic' });
   }
@@ -318,7 +452,8 @@ export class Simulation {
     // the two copies hold different mempools and propose different blocks.
     const twinned = new Set(this.endpoints.slice(this.config.validators).map((e) => e.validator));
     const chosen = new Map<number, number>();
-    for (const v of twinned) chosen.set(v, this.networkRng.pick(this.endpoints.filter((x) => x.validator === v)).index);
+    for (const v of twinned)
+      chosen.set(v, this.networkRng.pick(this.endpoints.filter((x) => x.validator === v)).index);
     for (const e of this.endpoints) {
       if (twinned.has(e.validator) && chosen.get(e.validator) !== e.index) continue;
       this.queue.push(this.now + this.latency(), { kind: 'submit', endpoint: e.index, tx });
@@ -327,7 +462,8 @@ export class Simulation {
 
   private latency(): number {
     const n = this.config.network;
-    const max = this.now < n.gstMs ? Math.max(n.latencyMaxMs, n.preGstMaxLatencyMs) : n.latencyMaxMs;
+    const max =
+      this.now < n.gstMs ? Math.max(n.latencyMaxMs, n.preGstMaxLatencyMs) : n.latencyMaxMs;
     return this.networkRng.int(n.latencyMinMs, max);
   }
 
@@ -343,7 +479,13 @@ export class Simulation {
   }
 
   private apply(e: Endpoint, out: ReplicaOutput): void {
-    for (const timer of out.timers) this.queue.push(this.now + timer.afterMs, { kind: 'timer', endpoint: e.index, incarnation: e.incarnation, timer });
+    for (const timer of out.timers)
+      this.queue.push(this.now + timer.afterMs, {
+        kind: 'timer',
+        endpoint: e.index,
+        incarnation: e.incarnation,
+        timer,
+      });
     for (const event of out.events) this.observe(e, event);
     const n = this.config.network;
     for (const envelope of out.messages) {
@@ -351,12 +493,19 @@ export class Simulation {
       this.messageCounts[category]++;
       const rule = e.node.linkRule?.(envelope.to) ?? { drop: false, extraDelayMs: 0 };
       for (const target of this.endpoints) {
-        if (target.index === e.index || toHexCached(target.keys.publicKey) !== envelope.to) continue;
+        if (target.index === e.index || toHexCached(target.keys.publicKey) !== envelope.to)
+          continue;
         if (rule.drop || this.partitioned(e.index, target.index)) continue;
         if ((n.gstMs === 0 || this.now < n.gstMs) && this.networkRng.chance(n.loss)) continue;
         const copies = this.networkRng.chance(n.duplicate) ? 2 : 1;
         for (let k = 0; k < copies; k++) {
-          this.queue.push(this.now + this.latency() + rule.extraDelayMs, { kind: 'deliver', to: target.index, from: e.node.id, fromEndpoint: e.index, message: envelope.message });
+          this.queue.push(this.now + this.latency() + rule.extraDelayMs, {
+            kind: 'deliver',
+            to: target.index,
+            from: e.node.id,
+            fromEndpoint: e.index,
+            message: envelope.message,
+          });
         }
       }
     }
@@ -383,7 +532,8 @@ export class Simulation {
           this.forkHeights.add(event.height);
         }
         if (event.height % 16 === 0) {
-          for (const v of checkInvariants(e.node.replica.chain.ledger)) this.noteViolation(`${e.index}@${event.height}: ${v}`);
+          for (const v of checkInvariants(e.node.replica.chain.ledger))
+            this.noteViolation(`${e.index}@${event.height}: ${v}`);
         }
         return;
       }
@@ -397,17 +547,20 @@ export class Simulation {
       case 'tx-committed': {
         if (!this.committedAt.has(event.txId)) this.committedAt.set(event.txId, this.now);
         const payment = event.result.ok ? event.result.payment : null;
-        if (payment && payment.amount >= e.node.replica.chain.config.highValue) this.highValue.add(event.txId);
+        if (payment && payment.amount >= e.node.replica.chain.config.highValue)
+          this.highValue.add(event.txId);
         return;
       }
       case 'tx-rejected':
-        if (!this.rejected.has(event.txId) && e.index === this.referenceEndpoint().index) this.rejected.set(event.txId, event.reason);
+        if (!this.rejected.has(event.txId) && e.index === this.referenceEndpoint().index)
+          this.rejected.set(event.txId, event.reason);
         return;
       case 'payment-settled':
         this.settled.add(event.txId);
         return;
       case 'evidence':
-        if (event.stage === 'committed') this.evidenceCommitted.add(`${event.offender}/${event.kind}/${event.height}`);
+        if (event.stage === 'committed')
+          this.evidenceCommitted.add(`${event.offender}/${event.kind}/${event.height}`);
         return;
       default:
         return;
@@ -421,14 +574,16 @@ export class Simulation {
   private checkLedgers(): void {
     for (const e of this.honest()) {
       if (!e.started) continue;
-      for (const v of checkInvariants(e.node.replica.chain.ledger)) this.noteViolation(`validator ${e.index}: ${v}`);
+      for (const v of checkInvariants(e.node.replica.chain.ledger))
+        this.noteViolation(`validator ${e.index}: ${v}`);
     }
   }
 
   /** The honest endpoint with the highest committed height (ties: lowest index). */
   private referenceEndpoint(): Endpoint {
     let best = this.honest()[0] ?? this.endpoints[0]!;
-    for (const e of this.honest()) if (e.node.replica.chain.height > best.node.replica.chain.height) best = e;
+    for (const e of this.honest())
+      if (e.node.replica.chain.height > best.node.replica.chain.height) best = e;
     return best;
   }
 
@@ -450,7 +605,12 @@ export class Simulation {
   private summary(wallMs: number): SimSummary {
     const c = this.config;
     const reference = this.referenceReplica();
-    const tiers = { core: [] as string[], candidate: [] as string[], observer: [] as string[], quarantined: [] as string[] };
+    const tiers = {
+      core: [] as string[],
+      candidate: [] as string[],
+      observer: [] as string[],
+      quarantined: [] as string[],
+    };
     const trust: Record<string, number> = {};
     for (const v of reference.chain.validatorList()) {
       tiers[v.tier].push(v.id);
@@ -492,7 +652,10 @@ export class Simulation {
       if (rejected !== undefined) payRejected++;
     }
     latencies.sort((a, b) => a - b);
-    const quantile = (p: number) => (latencies.length === 0 ? null : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
+    const quantile = (p: number) =>
+      latencies.length === 0
+        ? null
+        : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
     const height = this.minHonestHeight();
     const total = Object.values(this.messageCounts).reduce((a, b) => a + b, 0);
     const all = this.sharedVerifier ? [this.sharedVerifier] : this.verifiers;
@@ -503,7 +666,8 @@ export class Simulation {
     };
     const reachedHeight = Math.max(1, reference.chain.height);
     let viewChanges = 0;
-    for (const b of reference.blocks) if (b.block.lastCommit) viewChanges += b.block.lastCommit.view;
+    for (const b of reference.blocks)
+      if (b.block.lastCommit) viewChanges += b.block.lastCommit.view;
     return {
       protocol: c.protocol,
       validators: c.validators,
@@ -513,8 +677,20 @@ export class Simulation {
       height,
       targetReached: height >= c.blocks,
       virtualMs: this.now,
-      safety: { agreement: this.forks === 0, forks: this.forks, invariantViolations: this.invariantViolations, committeeAgreement: this.committeeDisagreements === 0 },
-      payments: { submitted: paySubmitted, committed: payCommitted, settled: paySettled, rejected: payRejected, highValueCommitted: hvCommitted, highValueSettled: [...this.settled].filter((id) => this.committedAt.has(id)).length },
+      safety: {
+        agreement: this.forks === 0,
+        forks: this.forks,
+        invariantViolations: this.invariantViolations,
+        committeeAgreement: this.committeeDisagreements === 0,
+      },
+      payments: {
+        submitted: paySubmitted,
+        committed: payCommitted,
+        settled: paySettled,
+        rejected: payRejected,
+        highValueCommitted: hvCommitted,
+        highValueSettled: [...this.settled].filter((id) => this.committedAt.has(id)).length,
+      },
       transactions: {
         submitted: this.submittedAt.size,
         committed: [...this.submittedAt.keys()].filter((id) => this.committedAt.has(id)).length,
@@ -527,7 +703,9 @@ export class Simulation {
       },
       tiers,
       trust,
-      byzantineIds: [...this.byzantineValidators].sort((a, b) => a - b).map((i) => this.city.validators[i]!.id),
+      byzantineIds: [...this.byzantineValidators]
+        .sort((a, b) => a - b)
+        .map((i) => this.city.validators[i]!.id),
       messages: {
         total,
         perHeight: Math.round(total / reachedHeight),
@@ -543,7 +721,6 @@ export class Simulation {
       wallMs: Math.round(wallMs),
     };
   }
-
 }
 
 const txIds = new WeakMap<SignedTx, string>();

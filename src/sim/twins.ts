@@ -26,7 +26,10 @@ export interface TwinsOptions {
  * `validators`), plus "no partition". Splits are into two groups; the twinned validator's side is
  * named by which honest validators join it.
  */
-export function twinsPartitions(validators: number, twinned: number): (readonly (readonly number[])[] | null)[] {
+export function twinsPartitions(
+  validators: number,
+  twinned: number,
+): (readonly (readonly number[])[] | null)[] {
   const honest = [...Array(validators).keys()].filter((v) => v !== twinned);
   const out: (readonly (readonly number[])[] | null)[] = [null];
   for (let mask = 0; mask < 1 << honest.length; mask++) {
@@ -52,7 +55,13 @@ export function twinsScenarios(options: TwinsOptions): TwinsScenario[] {
         rest = Math.floor(rest / choices.length);
         const groups = choices[choice]!;
         labels.push(groups ? groups.map((g) => g.join(',')).join('|') : 'all');
-        if (groups) partitions.push({ groups, startMs: firstRoundAtMs + r * roundMs, endMs: firstRoundAtMs + (r + 1) * roundMs, byEndpoint: true });
+        if (groups)
+          partitions.push({
+            groups,
+            startMs: firstRoundAtMs + r * roundMs,
+            endMs: firstRoundAtMs + (r + 1) * roundMs,
+            byEndpoint: true,
+          });
       }
       scenarios.push({ name: `twin of ${twinned}: ${labels.join(' then ')}`, twinned, partitions });
     }

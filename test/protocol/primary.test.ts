@@ -138,13 +138,10 @@ describe('multi-level trust: trust-weighted proposer priority', () => {
   // so when that member is the silent or crashed primary of (h, v), the view change to v+1 lands
   // on it again and the committee waits a second, doubled timeout. Safety is unaffected; it is a
   // liveness/latency doubt (Tendermint allows it; the design text does not).
-  it(
-    'DOUBT: a view change always moves to a different member when weights are comparable',
-    () => {
-      const s = new ProposerSchedule('mlt', 1, ['a', 'b', 'c', 'd'], [900, 800, 800, 700]);
-      for (let h = 1; h <= 50; h++) expect(s.primary(h, 1)).not.toBe(s.primary(h, 0));
-    },
-  );
+  it('DOUBT: a view change always moves to a different member when weights are comparable', () => {
+    const s = new ProposerSchedule('mlt', 1, ['a', 'b', 'c', 'd'], [900, 800, 800, 700]);
+    for (let h = 1; h <= 50; h++) expect(s.primary(h, 1)).not.toBe(s.primary(h, 0));
+  });
 
   it('a height before the first height of the epoch throws RangeError (both modes)', () => {
     const mlt = new ProposerSchedule('mlt', 9, committee, weights);
@@ -167,53 +164,48 @@ describe('multi-level trust: trust-weighted proposer priority', () => {
   // epoch and the others never do — contradicting "everyone in the committee gets turns"
   // (primary.ts header) and making the trust weighting meaningless for large committees.
   // Carrying the priorities over between epochs (as Tendermint does) would fix it.
-  it(
-    'BUG: on a real Chain with 16 equally trusted validators, every committee member proposes within two epochs',
-    () => {
-      const chainId = 'primary-test-chain';
-      const city = createCity({ seed: 3, households: 1, chainId, validators: 16 });
-      const genesis: Genesis = {
-        config: { ...defaultProtocolConfig, mode: 'mlt' },
-        ledger: city.genesis(),
-        initialTrust: {},
+  it('BUG: on a real Chain with 16 equally trusted validators, every committee member proposes within two epochs', () => {
+    const chainId = 'primary-test-chain';
+    const city = createCity({ seed: 3, households: 1, chainId, validators: 16 });
+    const genesis: Genesis = {
+      config: { ...defaultProtocolConfig, mode: 'mlt' },
+      ledger: city.genesis(),
+      initialTrust: {},
+    };
+    const verifier = new SignatureVerifier();
+    const chain = new Chain(genesis, (pk, m, sig) => verifier.check(pk, m, sig));
+    const secret = new Map(city.validators.map((v) => [v.id, v.keys.secretKey]));
+    expect(chain.committee).toHaveLength(16);
+    const proposers = new Set<string>();
+    let lastCommit: CommitCertificate | null = null;
+    for (let h = 1; h <= 2 * defaultProtocolConfig.epochLength; h++) {
+      const proposer = chain.primary(0);
+      proposers.add(proposer);
+      const block: Block = {
+        height: h,
+        prevHash: chain.headHash,
+        proposer,
+        txs: [],
+        lastCommit,
+        attestations: [],
+        evidence: [],
       };
-      const verifier = new SignatureVerifier();
-      const chain = new Chain(genesis, (pk, m, sig) => verifier.check(pk, m, sig));
-      const secret = new Map(city.validators.map((v) => [v.id, v.keys.secretKey]));
-      expect(chain.committee).toHaveLength(16);
-      const proposers = new Set<string>();
-      let lastCommit: CommitCertificate | null = null;
-      for (let h = 1; h <= 2 * defaultProtocolConfig.epochLength; h++) {
-        const proposer = chain.primary(0);
-        proposers.add(proposer);
-        const block: Block = {
-          height: h,
-          prevHash: chain.headHash,
-          proposer,
-          txs: [],
-          lastCommit,
-          attestations: [],
-          evidence: [],
-        };
-        const verdict = chain.validateBlock(block);
-        if (!verdict.ok) throw new Error(verdict.reason);
-        chain.commit(block, verdict);
-        const digest = blockHash(block);
-        lastCommit = {
-          height: h,
-          view: 0,
-          digest,
-          signatures: [...chain.lastCommittee]
-            .sort()
-            .map((id) => ({
-              signer: id,
-              kind: 'commit' as const,
-              sig: signVote(chainId, secret.get(id)!, id, 'commit', h, 0, digest).sig,
-            })),
-        };
-      }
-      expect(chain.epoch).toBe(2);
-      expect(proposers).toEqual(new Set(chain.committee));
-    },
-  );
+      const verdict = chain.validateBlock(block);
+      if (!verdict.ok) throw new Error(verdict.reason);
+      chain.commit(block, verdict);
+      const digest = blockHash(block);
+      lastCommit = {
+        height: h,
+        view: 0,
+        digest,
+        signatures: [...chain.lastCommittee].sort().map((id) => ({
+          signer: id,
+          kind: 'commit' as const,
+          sig: signVote(chainId, secret.get(id)!, id, 'commit', h, 0, digest).sig,
+        })),
+      };
+    }
+    expect(chain.epoch).toBe(2);
+    expect(proposers).toEqual(new Set(chain.committee));
+  });
 });

@@ -1053,27 +1053,24 @@ describe('Replica: bugs found (expected to fail until src is fixed)', () => {
   // member's id in `proposer`: honest backups prepare and commit it, the 'commit' event and the
   // chain's epoch record (`proposals`) credit the wrong validator, and the block misattributes
   // who proposed it (the UI shows a lie).
-  it(
-    'BUG: a pre-prepare whose block names another member as proposer gets no prepare',
-    () => {
-      const net = new Net();
-      net.start();
-      const { primary, backups } = roles(net);
-      const [framed, b] = [backups[0]!, backups[1]!];
-      const block: Block = {
-        height: 1,
-        prevHash: net.get(primary).chain.headHash,
-        proposer: framed,
-        txs: [],
-        lastCommit: null,
-        attestations: [],
-        evidence: [],
-      };
-      const vote = sign(primary, 'pre-prepare', 1, 0, blockHash(block));
-      const out = net.deliver(primary, b, { type: 'pre-prepare', vote, block });
-      expect(sentOf(out, 'prepare')).toEqual([]);
-    },
-  );
+  it('BUG: a pre-prepare whose block names another member as proposer gets no prepare', () => {
+    const net = new Net();
+    net.start();
+    const { primary, backups } = roles(net);
+    const [framed, b] = [backups[0]!, backups[1]!];
+    const block: Block = {
+      height: 1,
+      prevHash: net.get(primary).chain.headHash,
+      proposer: framed,
+      txs: [],
+      lastCommit: null,
+      attestations: [],
+      evidence: [],
+    };
+    const vote = sign(primary, 'pre-prepare', 1, 0, blockHash(block));
+    const out = net.deliver(primary, b, { type: 'pre-prepare', vote, block });
+    expect(sentOf(out, 'prepare')).toEqual([]);
+  });
 
   // BUG (denial of service): onNewView calls chain.primary(view) before it checks any signature,
   // and ProposerSchedule.primary materialises every entry of the sequence up to the index
@@ -1083,47 +1080,44 @@ describe('Replica: bugs found (expected to fail until src is fixed)', () => {
   // same happens with a signed pre-prepare for a huge view from any committee member
   // (onVoteMessage calls chain.primary(vote.view) before the view check). Here a modest
   // view of 200 000 from an outsider already makes the schedule build 200 001 entries.
-  it(
-    'BUG: a new-view for an absurd view from an outsider costs no work proportional to the view',
-    () => {
-      const net = new Net();
-      net.start();
-      const { primary, backups } = roles(net);
-      const outsider = city.households[2]!;
-      const view = 200_000;
-      const block: Block = {
-        height: 1,
-        prevHash: net.get(primary).chain.headHash,
-        proposer: primary,
-        txs: [],
-        lastCommit: null,
-        attestations: [],
-        evidence: [],
-      };
-      const proposal = signVote(
-        chainId,
-        outsider.keys.secretKey,
-        outsider.id,
-        'pre-prepare',
-        1,
-        view,
-        blockHash(block),
-      );
-      const target = net.get(backups[0]!);
-      const out = net.deliver(outsider.id, target.id, {
-        type: 'new-view',
-        height: 1,
-        view,
-        viewChanges: [],
-        proposal,
-        block,
-      });
-      expect(eventsOf(out, 'dropped')).toHaveLength(1);
-      const materialised = (target.chain.schedule as unknown as { sequence: unknown[] }).sequence
-        .length;
-      expect(materialised).toBeLessThan(1_000);
-    },
-  );
+  it('BUG: a new-view for an absurd view from an outsider costs no work proportional to the view', () => {
+    const net = new Net();
+    net.start();
+    const { primary, backups } = roles(net);
+    const outsider = city.households[2]!;
+    const view = 200_000;
+    const block: Block = {
+      height: 1,
+      prevHash: net.get(primary).chain.headHash,
+      proposer: primary,
+      txs: [],
+      lastCommit: null,
+      attestations: [],
+      evidence: [],
+    };
+    const proposal = signVote(
+      chainId,
+      outsider.keys.secretKey,
+      outsider.id,
+      'pre-prepare',
+      1,
+      view,
+      blockHash(block),
+    );
+    const target = net.get(backups[0]!);
+    const out = net.deliver(outsider.id, target.id, {
+      type: 'new-view',
+      height: 1,
+      view,
+      viewChanges: [],
+      proposal,
+      block,
+    });
+    expect(eventsOf(out, 'dropped')).toHaveLength(1);
+    const materialised = (target.chain.schedule as unknown as { sequence: unknown[] }).sequence
+      .length;
+    expect(materialised).toBeLessThan(1_000);
+  });
 
   // ROBUSTNESS: handle() promises never to throw on anything a peer can send, but a committee
   // member's signed pre-prepare with a negative view reaches chain.primary(view) with a negative

@@ -458,13 +458,20 @@ describe('assignTiers (multi-level trust)', () => {
           expect(new Set(a.committee).size).toBe(a.committee.length);
           expect(a.committee.length).toBeLessThanOrEqual(c.maxCore);
           expect(a.committee.length).toBeGreaterThanOrEqual(
-            Math.min(Math.max(1, c.minCore), c.maxCore, active.length > 0 ? active.length : vs.length),
+            Math.min(
+              Math.max(1, c.minCore),
+              c.maxCore,
+              active.length > 0 ? active.length : vs.length,
+            ),
           );
           expect(a.candidates.length).toBeLessThanOrEqual(c.maxCandidates);
           for (const x of vs) {
             const t = a.tiers.get(x.id);
             // With every validator quarantined, the most trusted offenders serve (never empty).
-            if (x.quarantinedAtEpoch !== null) expect(t).toBe(active.length === 0 && a.committee.includes(x.id) ? 'core' : 'quarantined');
+            if (x.quarantinedAtEpoch !== null)
+              expect(t).toBe(
+                active.length === 0 && a.committee.includes(x.id) ? 'core' : 'quarantined',
+              );
             else expect(t).not.toBe('quarantined');
             expect(t === 'core').toBe(a.committee.includes(x.id));
             expect(t === 'candidate').toBe(a.candidates.includes(x.id));

@@ -11,18 +11,55 @@ function sim(args: string[]) {
 
 describe('npm run sim', () => {
   it('prints exactly one JSON object with the documented fields', () => {
-    const r = sim(['--validators', '4', '--byzantine', '1', '--fault', 'silent', '--seed', '3', '--blocks', '6', '--json']);
+    const r = sim([
+      '--validators',
+      '4',
+      '--byzantine',
+      '1',
+      '--fault',
+      'silent',
+      '--seed',
+      '3',
+      '--blocks',
+      '6',
+      '--json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const s = JSON.parse(lines[0]!);
-    for (const key of ['protocol', 'validators', 'byzantine', 'fault', 'seed', 'height', 'safety', 'payments', 'tiers', 'byzantineIds', 'messages', 'viewChanges', 'latency', 'wallMs']) {
+    for (const key of [
+      'protocol',
+      'validators',
+      'byzantine',
+      'fault',
+      'seed',
+      'height',
+      'safety',
+      'payments',
+      'tiers',
+      'byzantineIds',
+      'messages',
+      'viewChanges',
+      'latency',
+      'wallMs',
+    ]) {
       expect(s, key).toHaveProperty(key);
     }
-    expect(s).toMatchObject({ protocol: 'mlt', validators: 4, byzantine: 1, fault: 'silent', seed: 3 });
+    expect(s).toMatchObject({
+      protocol: 'mlt',
+      validators: 4,
+      byzantine: 1,
+      fault: 'silent',
+      seed: 3,
+    });
     expect(s.height).toBeGreaterThanOrEqual(6);
-    expect(Object.keys(s.safety)).toEqual(expect.arrayContaining(['agreement', 'forks', 'invariantViolations']));
-    expect(Object.keys(s.payments)).toEqual(expect.arrayContaining(['submitted', 'committed', 'settled', 'rejected']));
+    expect(Object.keys(s.safety)).toEqual(
+      expect.arrayContaining(['agreement', 'forks', 'invariantViolations']),
+    );
+    expect(Object.keys(s.payments)).toEqual(
+      expect.arrayContaining(['submitted', 'committed', 'settled', 'rejected']),
+    );
     expect(Object.keys(s.tiers).sort()).toEqual(['candidate', 'core', 'observer', 'quarantined']);
     expect(Object.keys(s.messages)).toEqual(expect.arrayContaining(['total', 'perHeight']));
     expect(Object.keys(s.latency)).toEqual(['p50', 'p99']);
@@ -30,7 +67,21 @@ describe('npm run sim', () => {
   });
 
   it('reports a liveness failure by the height it reached', () => {
-    const r = sim(['--validators', '4', '--byzantine', '2', '--fault', 'crash', '--seed', '1', '--blocks', '50', '--max-time', '8000', '--json']);
+    const r = sim([
+      '--validators',
+      '4',
+      '--byzantine',
+      '2',
+      '--fault',
+      'crash',
+      '--seed',
+      '1',
+      '--blocks',
+      '50',
+      '--max-time',
+      '8000',
+      '--json',
+    ]);
     const s = JSON.parse(r.stdout);
     expect(s.targetReached).toBe(false);
     expect(s.height).toBeLessThan(50);

@@ -4,7 +4,9 @@ import { defaultNetwork, defaultSimConfig, type SimConfig } from '../../src/sim/
 import { Simulation, type SimSummary } from '../../src/sim/simulator.ts';
 import { faultsTolerated } from '../../src/protocol/quorum.ts';
 
-export type Overrides = Partial<Omit<SimConfig, 'network'>> & { network?: Partial<SimConfig['network']> };
+export type Overrides = Partial<Omit<SimConfig, 'network'>> & {
+  network?: Partial<SimConfig['network']>;
+};
 
 export function configOf(overrides: Overrides): SimConfig {
   return {
@@ -18,7 +20,9 @@ export function configOf(overrides: Overrides): SimConfig {
   };
 }
 
-export async function runSim(overrides: Overrides): Promise<{ summary: SimSummary; sim: Simulation }> {
+export async function runSim(
+  overrides: Overrides,
+): Promise<{ summary: SimSummary; sim: Simulation }> {
   const sim = new Simulation(configOf(overrides));
   const summary = await sim.run();
   return { summary, sim };

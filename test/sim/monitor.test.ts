@@ -7,23 +7,46 @@ describe('the safety monitor', () => {
     // n = 4 tolerates f = 1; two colluding equivocators can split the honest pair.
     const forks: number[] = [];
     for (const seed of [1, 2, 3, 4]) {
-      const { summary } = await runSim({ validators: 4, byzantine: 2, fault: 'equivocate', seed, blocks: 8, maxVirtualMs: 20_000 });
+      const { summary } = await runSim({
+        validators: 4,
+        byzantine: 2,
+        fault: 'equivocate',
+        seed,
+        blocks: 8,
+        maxVirtualMs: 20_000,
+      });
       forks.push(summary.safety.forks);
       if (summary.safety.forks > 0) expect(summary.safety.agreement).toBe(false);
     }
-    expect(forks.some((f) => f > 0), `forks per seed: ${forks.join(', ')}`).toBe(true);
+    expect(
+      forks.some((f) => f > 0),
+      `forks per seed: ${forks.join(', ')}`,
+    ).toBe(true);
   });
 
   it('reports no fork with exactly f colluding equivocators (same set-up, one fewer)', async () => {
     for (const seed of [1, 2, 3, 4]) {
-      const { summary } = await runSim({ validators: 4, byzantine: 1, fault: 'equivocate', seed, blocks: 8 });
+      const { summary } = await runSim({
+        validators: 4,
+        byzantine: 1,
+        fault: 'equivocate',
+        seed,
+        blocks: 8,
+      });
       expect(summary.safety.forks, `seed ${seed}`).toBe(0);
     }
   });
 });
 
 describe('determinism', () => {
-  const config = { validators: 7, byzantine: 2, fault: 'equivocate' as const, seed: 42, blocks: 12, network: { loss: 0.05, duplicate: 0.1 } };
+  const config = {
+    validators: 7,
+    byzantine: 2,
+    fault: 'equivocate' as const,
+    seed: 42,
+    blocks: 12,
+    network: { loss: 0.05, duplicate: 0.1 },
+  };
 
   it('the same seed gives the same trace, byte for byte', async () => {
     const a = await runSim(config);

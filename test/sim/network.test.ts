@@ -5,7 +5,12 @@ import { runSim } from './helpers.ts';
 
 describe('after the network stabilises every valid payment is committed', () => {
   it('with 30% loss and 30% duplication until GST', async () => {
-    const { summary } = await runSim({ validators: 7, seed: 3, blocks: 20, network: { loss: 0.3, duplicate: 0.3, gstMs: 8_000 } });
+    const { summary } = await runSim({
+      validators: 7,
+      seed: 3,
+      blocks: 20,
+      network: { loss: 0.3, duplicate: 0.3, gstMs: 8_000 },
+    });
     expect(summary.safety.agreement).toBe(true);
     expect(summary.targetReached).toBe(true);
     expect(summary.transactions.validPending).toBe(0);
@@ -13,7 +18,23 @@ describe('after the network stabilises every valid payment is committed', () => 
   });
 
   it('when a partition without a quorum on either side heals', async () => {
-    const { summary } = await runSim({ validators: 7, seed: 4, blocks: 20, network: { partitions: [{ groups: [[0, 1, 2], [3, 4, 5, 6]], startMs: 500, endMs: 6_000 }] } });
+    const { summary } = await runSim({
+      validators: 7,
+      seed: 4,
+      blocks: 20,
+      network: {
+        partitions: [
+          {
+            groups: [
+              [0, 1, 2],
+              [3, 4, 5, 6],
+            ],
+            startMs: 500,
+            endMs: 6_000,
+          },
+        ],
+      },
+    });
     expect(summary.safety.agreement).toBe(true);
     expect(summary.targetReached).toBe(true);
     expect(summary.transactions.validPending).toBe(0);
@@ -22,7 +43,12 @@ describe('after the network stabilises every valid payment is committed', () => 
 
   for (const keepState of [true, false]) {
     it(`when a crashed validator restarts ${keepState ? 'with' : 'without'} its saved state and catches up`, async () => {
-      const { summary, sim } = await runSim({ validators: 4, seed: 6, blocks: 30, restarts: [{ validator: 1, crashAtMs: 1_000, restartAtMs: 5_000, keepState }] });
+      const { summary, sim } = await runSim({
+        validators: 4,
+        seed: 6,
+        blocks: 30,
+        restarts: [{ validator: 1, crashAtMs: 1_000, restartAtMs: 5_000, keepState }],
+      });
       expect(summary.safety.agreement).toBe(true);
       expect(summary.targetReached).toBe(true);
       expect(sim.endpoints[1]!.node.replica.chain.height).toBeGreaterThanOrEqual(30);
@@ -33,7 +59,14 @@ describe('after the network stabilises every valid payment is committed', () => 
 
 describe('flat PBFT baseline', () => {
   it('runs on the same code with every validator voting and no trust', async () => {
-    const { summary } = await runSim({ protocol: 'pbft', validators: 7, byzantine: 2, fault: 'equivocate', seed: 8, blocks: 16 });
+    const { summary } = await runSim({
+      protocol: 'pbft',
+      validators: 7,
+      byzantine: 2,
+      fault: 'equivocate',
+      seed: 8,
+      blocks: 16,
+    });
     expect(summary.safety.agreement).toBe(true);
     expect(summary.targetReached).toBe(true);
     expect(summary.tiers.core).toHaveLength(7);
@@ -41,9 +74,23 @@ describe('flat PBFT baseline', () => {
   });
 
   it('sends more consensus messages per height than multi-level trust once the registry outgrows the committee', async () => {
-    const mlt = await runSim({ protocol: 'mlt', validators: 24, seed: 9, blocks: 10, txPerSecond: 5 });
-    const pbft = await runSim({ protocol: 'pbft', validators: 24, seed: 9, blocks: 10, txPerSecond: 5 });
+    const mlt = await runSim({
+      protocol: 'mlt',
+      validators: 24,
+      seed: 9,
+      blocks: 10,
+      txPerSecond: 5,
+    });
+    const pbft = await runSim({
+      protocol: 'pbft',
+      validators: 24,
+      seed: 9,
+      blocks: 10,
+      txPerSecond: 5,
+    });
     expect(mlt.summary.tiers.core).toHaveLength(16);
-    expect(mlt.summary.messages.consensusPerHeight).toBeLessThan(pbft.summary.messages.consensusPerHeight);
+    expect(mlt.summary.messages.consensusPerHeight).toBeLessThan(
+      pbft.summary.messages.consensusPerHeight,
+    );
   });
 });

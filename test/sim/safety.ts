@@ -11,7 +11,13 @@ export function safetySuite(sizes: readonly number[]): void {
     describe(`a committee of ${n} with f = ${f} Byzantine members`, () => {
       byzantineModes.forEach((fault, i) => {
         it(`keeps agreement, the ledger invariants and liveness under '${fault}'`, async () => {
-          const overrides = { validators: n, byzantine: f, fault, seed: 1_000 * n + i, blocks: n >= 10 ? 12 : 16 };
+          const overrides = {
+            validators: n,
+            byzantine: f,
+            fault,
+            seed: 1_000 * n + i,
+            blocks: n >= 10 ? 12 : 16,
+          };
           const { summary } = await runSim(overrides);
           const how = reproduce(configOf(overrides));
           expect(summary.safety.agreement, how).toBe(true);

@@ -21,14 +21,31 @@ function honestEvents(sim: Simulation): { event: ReplicaEvent; height: number }[
 describe('quarantine', () => {
   for (const fault of ['equivocate', 'invalid-proposal'] as const) {
     it(`a core member that does '${fault}' is quarantined within two epochs of its evidence being committed`, async () => {
-      const { sim, summary } = await runSim({ validators: 7, byzantine: 2, fault, seed: 11, blocks: 40, keepTrace: true });
+      const { sim, summary } = await runSim({
+        validators: 7,
+        byzantine: 2,
+        fault,
+        seed: 11,
+        blocks: 40,
+        keepTrace: true,
+      });
       expect(summary.safety.agreement).toBe(true);
       const epochLength = sim.genesis.config.epochLength;
       const events = honestEvents(sim);
       for (const offender of summary.byzantineIds) {
-        const evidence = events.find((x) => x.event.type === 'evidence' && x.event.stage === 'committed' && x.event.offender === offender);
+        const evidence = events.find(
+          (x) =>
+            x.event.type === 'evidence' &&
+            x.event.stage === 'committed' &&
+            x.event.offender === offender,
+        );
         expect(evidence, `evidence against ${offender.slice(0, 8)} committed`).toBeDefined();
-        const quarantined = events.find((x) => x.event.type === 'tier-change' && x.event.id === offender && x.event.to === 'quarantined');
+        const quarantined = events.find(
+          (x) =>
+            x.event.type === 'tier-change' &&
+            x.event.id === offender &&
+            x.event.to === 'quarantined',
+        );
         expect(quarantined, `${offender.slice(0, 8)} quarantined`).toBeDefined();
         expect(quarantined!.height - evidence!.height).toBeLessThanOrEqual(2 * epochLength);
       }
@@ -36,14 +53,31 @@ describe('quarantine', () => {
   }
 
   it('a sleeper earns Core, attacks, is quarantined, and agreement holds', async () => {
-    const { sim, summary } = await runSim({ validators: 7, byzantine: 2, fault: 'sleeper', seed: 5, blocks: 56, keepTrace: true });
+    const { sim, summary } = await runSim({
+      validators: 7,
+      byzantine: 2,
+      fault: 'sleeper',
+      seed: 5,
+      blocks: 56,
+      keepTrace: true,
+    });
     expect(summary.safety.agreement).toBe(true);
     expect(summary.safety.invariantViolations).toEqual([]);
     const events = honestEvents(sim);
     for (const sleeper of summary.byzantineIds) {
-      const promoted = events.findIndex((x) => x.event.type === 'tier-change' && x.event.id === sleeper && x.event.to === 'core');
-      const caught = events.findIndex((x) => x.event.type === 'evidence' && x.event.stage === 'committed' && x.event.offender === sleeper);
-      const quarantined = events.findIndex((x) => x.event.type === 'tier-change' && x.event.id === sleeper && x.event.to === 'quarantined');
+      const promoted = events.findIndex(
+        (x) => x.event.type === 'tier-change' && x.event.id === sleeper && x.event.to === 'core',
+      );
+      const caught = events.findIndex(
+        (x) =>
+          x.event.type === 'evidence' &&
+          x.event.stage === 'committed' &&
+          x.event.offender === sleeper,
+      );
+      const quarantined = events.findIndex(
+        (x) =>
+          x.event.type === 'tier-change' && x.event.id === sleeper && x.event.to === 'quarantined',
+      );
       expect(promoted, 'the sleeper first reached Core').toBeGreaterThanOrEqual(0);
       expect(caught, 'its attack was proven').toBeGreaterThan(promoted);
       expect(quarantined, 'and it was quarantined').toBeGreaterThan(caught);
@@ -53,13 +87,30 @@ describe('quarantine', () => {
 
 describe('honest newcomers', () => {
   it('join as Observers and climb to Core by behaving well', async () => {
-    const { sim, summary } = await runSim({ validators: 4, joiners: 2, seed: 2, blocks: 48, txPerSecond: 5, keepTrace: true });
+    const { sim, summary } = await runSim({
+      validators: 4,
+      joiners: 2,
+      seed: 2,
+      blocks: 48,
+      txPerSecond: 5,
+      keepTrace: true,
+    });
     expect(summary.safety.agreement).toBe(true);
     const events = honestEvents(sim).map((x) => x.event);
-    const joined = events.filter((e): e is Extract<ReplicaEvent, { type: 'tier-change' }> => e.type === 'tier-change' && e.reason === 'joined').map((e) => e.id);
+    const joined = events
+      .filter(
+        (e): e is Extract<ReplicaEvent, { type: 'tier-change' }> =>
+          e.type === 'tier-change' && e.reason === 'joined',
+      )
+      .map((e) => e.id);
     expect(joined).toHaveLength(2);
     for (const id of joined) {
-      const path = events.filter((e): e is Extract<ReplicaEvent, { type: 'tier-change' }> => e.type === 'tier-change' && e.id === id).map((e) => e.to);
+      const path = events
+        .filter(
+          (e): e is Extract<ReplicaEvent, { type: 'tier-change' }> =>
+            e.type === 'tier-change' && e.id === id,
+        )
+        .map((e) => e.to);
       expect(path[0]).toBe('observer');
       expect(path).toContain('core');
       expect(summary.tiers.core).toContain(id);

@@ -9,10 +9,18 @@ describe('Twins scenario generation', () => {
     const choices = twinsPartitions(4, 2);
     expect(choices).toHaveLength(9); // no partition + 2^3 ways to place the three honest validators
     for (const groups of choices.slice(1)) {
-      expect(groups!.findIndex((g) => g.includes(2))).not.toBe(groups!.findIndex((g) => g.includes(4)));
+      expect(groups!.findIndex((g) => g.includes(2))).not.toBe(
+        groups!.findIndex((g) => g.includes(4)),
+      );
       expect(groups!.flat().sort()).toEqual([0, 1, 2, 3, 4]);
     }
-    const scenarios = twinsScenarios({ validators: 4, rounds: 2, roundMs: 1_500, firstRoundAtMs: 200, twinned: [0, 1] });
+    const scenarios = twinsScenarios({
+      validators: 4,
+      rounds: 2,
+      roundMs: 1_500,
+      firstRoundAtMs: 200,
+      twinned: [0, 1],
+    });
     expect(scenarios).toHaveLength(2 * 81);
     expect(new Set(scenarios.map((s) => s.name)).size).toBe(scenarios.length);
   });
@@ -21,7 +29,13 @@ describe('Twins scenario generation', () => {
 describe('Twins: no safety violation', () => {
   // Two leader slots (the twin is the first primary, or not) × 9 partitions × 2 rounds. The
   // exhaustive set (every slot, three rounds) runs in `npm run soak`.
-  const scenarios = twinsScenarios({ validators: 4, rounds: 2, roundMs: 1_500, firstRoundAtMs: 200, twinned: [0, 1] });
+  const scenarios = twinsScenarios({
+    validators: 4,
+    rounds: 2,
+    roundMs: 1_500,
+    firstRoundAtMs: 200,
+    twinned: [0, 1],
+  });
   it(`holds agreement in all ${scenarios.length} scenarios`, async () => {
     let live = 0;
     for (const scenario of scenarios) {

@@ -8,7 +8,9 @@ import { faultsTolerated } from '../../src/protocol/quorum.ts';
 import { twinsScenarios } from '../../src/sim/twins.ts';
 import { configOf, reproduce, runSim } from '../sim/helpers.ts';
 
-const { values } = parseArgs({ options: { seeds: { type: 'string' }, 'skip-twins': { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { seeds: { type: 'string' }, 'skip-twins': { type: 'boolean' } },
+});
 const seeds = Number(values.seeds ?? 10);
 if (!Number.isInteger(seeds) || seeds < 1) {
   process.stderr.write(`soak: --seeds expects a positive integer, got '${values.seeds}'\n`);
@@ -20,23 +22,58 @@ const failures: string[] = [];
 for (const n of [4, 7, 10, 13]) {
   for (const fault of faultModes.filter((m) => m !== 'none')) {
     for (let seed = 1; seed <= seeds; seed++) {
-      const overrides = { validators: n, byzantine: faultsTolerated(n), fault, seed: 7_919 * seed + n, blocks: 24 };
+      const overrides = {
+        validators: n,
+        byzantine: faultsTolerated(n),
+        fault,
+        seed: 7_919 * seed + n,
+        blocks: 24,
+      };
       const { summary: s } = await runSim(overrides);
       runs++;
-      const bad = !s.safety.agreement || !s.safety.committeeAgreement || s.safety.invariantViolations.length > 0 || !s.targetReached || s.transactions.wrongOutcome > 0 || s.transactions.validPending > 0;
-      if (bad) failures.push(`${reproduce(configOf(overrides))}  → ${JSON.stringify({ safety: s.safety, height: s.height, tx: s.transactions })}`);
+      const bad =
+        !s.safety.agreement ||
+        !s.safety.committeeAgreement ||
+        s.safety.invariantViolations.length > 0 ||
+        !s.targetReached ||
+        s.transactions.wrongOutcome > 0 ||
+        s.transactions.validPending > 0;
+      if (bad)
+        failures.push(
+          `${reproduce(configOf(overrides))}  → ${JSON.stringify({ safety: s.safety, height: s.height, tx: s.transactions })}`,
+        );
     }
-    process.stdout.write(`n=${n} ${fault.padEnd(18)} ${seeds} seeds, failures so far ${failures.length}\n`);
+    process.stdout.write(
+      `n=${n} ${fault.padEnd(18)} ${seeds} seeds, failures so far ${failures.length}\n`,
+    );
   }
 }
 if (!values['skip-twins']) {
-  const scenarios = twinsScenarios({ validators: 4, rounds: 3, roundMs: 1_500, firstRoundAtMs: 200 });
+  const scenarios = twinsScenarios({
+    validators: 4,
+    rounds: 3,
+    roundMs: 1_500,
+    firstRoundAtMs: 200,
+  });
   for (const sc of scenarios) {
-    const { summary: s } = await runSim({ validators: 4, byzantine: 1, byzantineValidators: [sc.twinned], fault: 'twins', seed: 7, blocks: 6, txPerSecond: 5, maxVirtualMs: 20_000, network: { partitions: sc.partitions } });
+    const { summary: s } = await runSim({
+      validators: 4,
+      byzantine: 1,
+      byzantineValidators: [sc.twinned],
+      fault: 'twins',
+      seed: 7,
+      blocks: 6,
+      txPerSecond: 5,
+      maxVirtualMs: 20_000,
+      network: { partitions: sc.partitions },
+    });
     runs++;
-    if (!s.safety.agreement || !s.safety.committeeAgreement) failures.push(`twins ${sc.name} → ${JSON.stringify(s.safety)}`);
+    if (!s.safety.agreement || !s.safety.committeeAgreement)
+      failures.push(`twins ${sc.name} → ${JSON.stringify(s.safety)}`);
   }
-  process.stdout.write(`twins: ${scenarios.length} scenarios, failures so far ${failures.length}\n`);
+  process.stdout.write(
+    `twins: ${scenarios.length} scenarios, failures so far ${failures.length}\n`,
+  );
 }
 for (const f of failures) process.stdout.write(`FAIL ${f}\n`);
 process.stdout.write(`${runs - failures.length} passed, ${failures.length} failed\n`);
