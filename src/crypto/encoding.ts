@@ -104,3 +104,19 @@ const utf8 = new TextEncoder();
 export function utf8Bytes(s: string): Uint8Array {
   return utf8.encode(s);
 }
+
+const publicKeys = new Map<string, Uint8Array>();
+/**
+ * The 32 key bytes of a validator or account id (64 lowercase hex characters), or null for
+ * anything else. Memoised: ids are few and checked on every signature.
+ */
+export function publicKeyFromId(id: unknown): Uint8Array | null {
+  if (!isHex(id, 32)) return null;
+  let key = publicKeys.get(id);
+  if (key === undefined) {
+    key = hexToBytes(id);
+    if (publicKeys.size >= 65_536) publicKeys.clear();
+    publicKeys.set(id, key);
+  }
+  return key;
+}

@@ -3,7 +3,7 @@
 // only by executing committed blocks, in order, so every honest node that executed the same
 // blocks holds the same state and computes the same committee and primary for every height.
 
-import { fromHex, hashOf } from '../crypto/encoding.ts';
+import { hashOf, publicKeyFromId } from '../crypto/encoding.ts';
 import {
   applyBlock,
   createLedger,
@@ -59,6 +59,8 @@ interface RecentHeight {
   readonly blockHash: Digest;
   readonly resultsHash: Digest;
   readonly candidates: ReadonlySet<ValidatorId>;
+  /** The committee that decided the height (its members do not attest their own decision). */
+  readonly committee: ReadonlySet<ValidatorId>;
   readonly settlementQuorum: number;
   readonly attesters: Set<ValidatorId>;
   candidateAttestations: number;
@@ -85,15 +87,6 @@ function offenceKey(e: Evidence): string {
 
 export function evidenceOffender(e: Evidence): ValidatorId {
   return e.type === 'equivocation' ? e.first.signer : e.proposal.signer;
-}
-
-function publicKey(id: string): Uint8Array | null {
-  try {
-    const k = fromHex(id);
-    return k.length === 32 ? k : null;
-  } catch {
-    return null;
-  }
 }
 
 export class Chain {
@@ -198,7 +191,7 @@ export class Chain {
   // ── verification ──────────────────────────────────────────────────────────────────────────
 
   verifyVote(v: Vote): boolean {
-    const key = publicKey(v.signer);
+    const key = publicKeyFromId(v.signer);
     return (
       key !== null &&
       this.check(key, voteSigningBytes(this.chainId, v.kind, v.height, v.view, v.digest), v.sig)
@@ -223,7 +216,7 @@ export class Chain {
         return { ok: false, reason: 'certificate signer outside the committee' };
       if (seen.has(s.signer)) return { ok: false, reason: 'certificate signer twice' };
       seen.add(s.signer);
-      const key = publicKey(s.signer);
+      const key = publicKeyFromId(s.signer);
       if (
         !key ||
         !this.check(
@@ -258,11 +251,11 @@ export class Chain {
     const v = this.validators.get(a.signer);
     if (!v || v.quarantinedAtEpoch !== null)
       return { ok: false, reason: 'attester not an active validator' };
-    if (this.committeeSet.has(a.signer))
+    if (recent.committee.has(a.signer))
       return { ok: false, reason: 'committee members do not attest' };
     if (recent.attesters.has(a.signer) || alreadyInBlock?.has(`${a.signer}/${a.height}`))
       return { ok: false, reason: 'duplicate attestation' };
-    const key = publicKey(a.signer);
+    const key = publicKeyFromId(a.signer);
     if (
       !key ||
       !this.check(
@@ -509,6 +502,7 @@ export class Chain {
       blockHash: digest,
       resultsHash: execution.resultsHash,
       candidates: new Set(this.candidates),
+      committee: this.committeeSet,
       settlementQuorum,
       attesters: new Set(),
       candidateAttestations: 0,

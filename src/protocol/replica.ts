@@ -6,7 +6,7 @@
 import { accountOf, applyTx, checkTx, txIdOf } from '../ledger/ledger.ts';
 import type { RejectReason, SignatureCheck, SignedTx } from '../ledger/types.ts';
 import type { KeyPair } from '../crypto/keys.ts';
-import { toHex } from '../crypto/encoding.ts';
+import { publicKeyFromId, toHex } from '../crypto/encoding.ts';
 import { Chain, evidenceOffender, type Execution } from './chain.ts';
 import { quorumSize, weakQuorumSize } from './quorum.ts';
 import {
@@ -31,6 +31,7 @@ import type {
   ReplicaEvent,
   ReplicaInput,
   ReplicaOutput,
+  Tier,
   Timer,
   ValidatorId,
   ViewChange,
@@ -387,6 +388,7 @@ export class Replica {
     const attested = new Set<string>();
     for (const [key, a] of this.attestationPool) {
       if (attestations.length >= c.maxAttestationsPerBlock) break;
+      if (a.height > this.chain.height) continue; // its block is not committed here yet
       if (this.chain.attestationAcceptable(a, attested).ok) {
         attestations.push(a);
         attested.add(`${a.signer}/${a.height}`);
@@ -797,7 +799,7 @@ export class Replica {
   private viewChangeValid(vc: ViewChange): boolean {
     if (vc.height !== this.height || vc.view < 1) return false;
     if (!this.chain.isCommitteeMember(vc.signer)) return false;
-    const key = keyBytes(vc.signer);
+    const key = publicKeyFromId(vc.signer);
     if (
       !key ||
       !this.chain.check(
@@ -960,6 +962,7 @@ export class Replica {
   ): void {
     const committeeOfHeight = this.chain.committee;
     const wasMember = this.inCommittee;
+    const tierAtHeight = this.chain.tierOf(this.id);
     const events = this.chain.commit(block, execution);
     this.blocks.push({ block, certificate });
     this.lateCommits = new Map();
@@ -997,7 +1000,7 @@ export class Replica {
           this.send(id, { type: 'decided', committed: { block, certificate } });
       });
     }
-    this.attest(block, execution);
+    if (!wasMember) this.attest(block, execution, tierAtHeight);
     this.sweepMempool();
 
     const pending = this.futureMessages;
@@ -1010,10 +1013,9 @@ export class Replica {
    * Level 2: Candidates attest every block, Observers the first block of each epoch (to build
    * trust). Sent to the next primaries, who include them in their blocks.
    */
-  private attest(block: Block, execution: Execution): void {
-    const tier = this.chain.tierOf(this.id);
+  private attest(block: Block, execution: Execution, tier: Tier | null): void {
     const firstOfEpoch = (block.height - 1) % this.chain.config.epochLength === 0;
-    if (this.chain.config.mode === 'pbft' || this.inCommittee) return;
+    if (this.chain.config.mode === 'pbft') return;
     if (!(tier === 'candidate' || (tier === 'observer' && firstOfEpoch))) return;
     const attestation = signAttestation(
       this.chain.chainId,
@@ -1033,7 +1035,11 @@ export class Replica {
       this.attestationPool.size >= 4 * this.chain.config.maxAttestationsPerBlock
     )
       return;
-    const verdict = this.chain.attestationAcceptable(attestation);
+    // An attestation may outrun the block it attests (a Candidate heard of the decision from a
+    // faster member): keep one for a height just ahead of ours and judge it when we build.
+    const ahead =
+      attestation.height > this.chain.height && attestation.height <= this.chain.height + 2;
+    const verdict = ahead ? { ok: true as const } : this.chain.attestationAcceptable(attestation);
     if (!verdict.ok) return this.drop(from, { type: 'attestation', attestation }, verdict.reason);
     this.attestationPool.set(`${attestation.signer}/${attestation.height}`, attestation);
   }
@@ -1143,11 +1149,4 @@ function highestPrepared(viewChanges: readonly ViewChange[]): PreparedCertificat
   for (const vc of viewChanges)
     if (vc.prepared && (!best || vc.prepared.view > best.view)) best = vc.prepared;
   return best;
-}
-
-function keyBytes(id: string): Uint8Array | null {
-  if (!/^[0-9a-f]{64}$/.test(id)) return null;
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) out[i] = parseInt(id.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }

@@ -3,7 +3,7 @@
 // signature a message carries, so a host can verify them all (natively, in a batch) before the
 // pure replica looks at the message.
 
-import { encodeCanonical, fromHex, hashOf, type Canonical } from '../crypto/encoding.ts';
+import { encodeCanonical, hashOf, publicKeyFromId, type Canonical } from '../crypto/encoding.ts';
 import { sign } from '../crypto/keys.ts';
 import { txSigningBytes } from '../ledger/ledger.ts';
 import type { SignedTx } from '../ledger/types.ts';
@@ -184,22 +184,13 @@ export interface SignedItem {
   readonly signature: Uint8Array;
 }
 
-function keyOf(id: string): Uint8Array | null {
-  try {
-    const k = fromHex(id);
-    return k.length === 32 ? k : null;
-  } catch {
-    return null;
-  }
-}
-
 function pushItem(
   out: SignedItem[],
   signer: string,
   message: Uint8Array,
   signature: Uint8Array,
 ): void {
-  const publicKey = keyOf(signer);
+  const publicKey = publicKeyFromId(signer);
   if (publicKey) out.push({ publicKey, message, signature });
 }
 

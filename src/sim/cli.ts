@@ -28,6 +28,8 @@ const usage = `usage: npm run sim -- [flags]
   --latency MIN-MAX      one-way latency in ms (default 5-40)
   --gst MS               global stabilisation time: loss and long delays only before it
   --joiners J            honest newcomers that join after the start
+  --leavers L            the last L validators send validator-leave after the start
+  --max-core N           Core committee size cap (default 16; smaller leaves room for Candidates)
   --tx-rate R            city transactions per virtual second (default 20)
   --traffic-until MS     stop submitting at this virtual time
   --households H         households in the city (default 12)
@@ -106,6 +108,8 @@ export function parseCli(argv: readonly string[]): { config: SimConfig; json: bo
         latency: { type: 'string' },
         gst: { type: 'string' },
         joiners: { type: 'string' },
+        leavers: { type: 'string' },
+        'max-core': { type: 'string' },
         'tx-rate': { type: 'string' },
         'traffic-until': { type: 'string' },
         households: { type: 'string' },
@@ -141,6 +145,8 @@ export function parseCli(argv: readonly string[]): { config: SimConfig; json: bo
     overrides.blockIntervalMs = int('--block-interval', v['block-interval'], 1_000);
   if (v['epoch-length'] !== undefined)
     overrides.epochLength = int('--epoch-length', v['epoch-length'], 8);
+  if (v['max-core'] !== undefined) overrides.maxCore = int('--max-core', v['max-core'], 16);
+  if ((overrides.maxCore ?? 1) < 1) throw new UsageError('--max-core must be at least 1');
   if ((overrides.blockIntervalMs ?? 1) < 1)
     throw new UsageError('--block-interval must be at least 1');
   if ((overrides.epochLength ?? 1) < 1) throw new UsageError('--epoch-length must be at least 1');
@@ -154,6 +160,7 @@ export function parseCli(argv: readonly string[]): { config: SimConfig; json: bo
     blocks: int('--blocks', v.blocks, defaultSimConfig.blocks),
     maxVirtualMs: int('--max-time', v['max-time'], defaultSimConfig.maxVirtualMs),
     joiners: int('--joiners', v.joiners, 0),
+    leavers: int('--leavers', v.leavers, 0),
     households: int('--households', v.households, defaultSimConfig.households),
     txPerSecond: num('--tx-rate', v['tx-rate'], defaultSimConfig.txPerSecond),
     trafficUntilMs: int('--traffic-until', v['traffic-until'], defaultSimConfig.trafficUntilMs),

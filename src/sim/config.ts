@@ -51,6 +51,8 @@ export interface SimConfig {
   readonly maxVirtualMs: number;
   /** Honest newcomers that join (validator-join) after the start. */
   readonly joiners: number;
+  /** Honest genesis validators (the last ones) that send validator-leave after the start. */
+  readonly leavers: number;
   readonly households: number;
   /** Transactions per virtual second from the city workload (0 = quiet: empty blocks only). */
   readonly txPerSecond: number;
@@ -85,6 +87,7 @@ export const defaultSimConfig: SimConfig = {
   blocks: 20,
   maxVirtualMs: 300_000,
   joiners: 0,
+  leavers: 0,
   households: 12,
   txPerSecond: 20,
   trafficUntilMs: Number.MAX_SAFE_INTEGER,
@@ -131,6 +134,7 @@ export function configErrors(config: SimConfig): string[] {
   int('--blocks', config.blocks, 1, 1_000_000);
   int('--max-time', config.maxVirtualMs, 1);
   int('--joiners', config.joiners, 0, 1_000);
+  int('--leavers', config.leavers, 0, Math.max(0, config.validators - 1));
   int('--households', config.households, 1, 10_000);
   if (!(config.txPerSecond >= 0 && config.txPerSecond <= 100_000))
     errors.push(`--tx-rate must be from 0 to 100000, got ${config.txPerSecond}`);

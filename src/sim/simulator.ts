@@ -8,7 +8,7 @@ import { SignatureVerifier } from '../crypto/verify.ts';
 import { encodeCanonical, sha256Bytes, toHex, utf8Bytes } from '../crypto/encoding.ts';
 import { generateKeyPair, type KeyPair } from '../crypto/keys.ts';
 import { createCity, createWorkload, type City, type CityWorkload } from '../ledger/city.ts';
-import { checkInvariants, signTx, txIdOf } from '../ledger/ledger.ts';
+import { accountOf, checkInvariants, signTx, txIdOf } from '../ledger/ledger.ts';
 import type { RejectReason, SignedTx } from '../ledger/types.ts';
 import { wrapReplica, type FaultMode, type Node } from '../faults/index.ts';
 import { mayBecomeValid, Replica } from '../protocol/replica.ts';
@@ -34,7 +34,8 @@ type Work =
   | { kind: 'traffic' }
   | { kind: 'crash'; endpoint: number }
   | { kind: 'restart'; endpoint: number; keepState: boolean }
-  | { kind: 'join'; joiner: number };
+  | { kind: 'join'; joiner: number }
+  | { kind: 'leave'; validator: number };
 
 /** One network endpoint: a validator's replica (twins are two endpoints with one key). */
 interface Endpoint {
@@ -316,6 +317,9 @@ export class Simulation {
     this.joinerKeys.forEach((_, j) =>
       this.queue.push(2_000 + j * 500, { kind: 'join', joiner: j }),
     );
+    for (let k = 0; k < c.leavers; k++) {
+      this.queue.push(2_000 + k * 500, { kind: 'leave', validator: c.validators - 1 - k });
+    }
 
     let lastProgress = 0;
     for (;;) {
@@ -344,6 +348,8 @@ export class Simulation {
       return this.config.trafficUntilMs === Number.MAX_SAFE_INTEGER;
     for (const [id, s] of this.submittedAt)
       if (s.expect === 'ok' && !this.committedAt.has(id) && !this.rejected.has(id)) return false;
+    // Level 2 too: every committed high-value payment has been settled by attestations.
+    for (const id of this.highValue) if (!this.settled.has(id)) return false;
     return true;
   }
 
@@ -408,6 +414,19 @@ export class Simulation {
       case 'join':
         this.join(work.joiner);
         return;
+      case 'leave': {
+        const keys = this.city.validators[work.validator]!.keys;
+        const id = toHex(keys.publicKey);
+        const nonce = accountOf(this.referenceReplica().chain.ledger, id)?.nonce ?? 0;
+        const body = { type: 'validator-leave', nonce } as const;
+        this.submitEverywhere(
+          signTx(this.genesis.ledger.chainId, keys.secretKey, id, body),
+          'ok',
+          'validator-leave',
+          false,
+        );
+        return;
+      }
     }
   }
 
