@@ -44,6 +44,7 @@ interface Endpoint {
   readonly validator: number;
   readonly keys: KeyPair;
   readonly byzantine: boolean;
+  verifier: SignatureVerifier;
   node: Node;
   up: boolean;
   /** Bumped on every restart so timers set before a crash are ignored. */
@@ -244,12 +245,14 @@ export class Simulation {
     fault: FaultMode,
   ): Endpoint {
     const index = this.endpoints.length;
+    const verifier = this.newVerifier();
     const endpoint: Endpoint = {
       index,
       validator,
       keys,
       byzantine,
-      node: this.makeNode(keys, fault),
+      verifier,
+      node: this.makeNode(keys, fault, verifier),
       up: true,
       incarnation: 0,
       started: false,
@@ -258,17 +261,19 @@ export class Simulation {
     return endpoint;
   }
 
-  private makeNode(keys: KeyPair, fault: FaultMode): Node {
-    let verifier = this.sharedVerifier;
-    if (!verifier) {
-      verifier = new SignatureVerifier();
-      this.verifiers.push(verifier);
-    }
-    const v = verifier;
+  /** The shared cache, or a fresh one per replica (every verifier is kept for the stats). */
+  private newVerifier(): SignatureVerifier {
+    if (this.sharedVerifier) return this.sharedVerifier;
+    const verifier = new SignatureVerifier();
+    this.verifiers.push(verifier);
+    return verifier;
+  }
+
+  private makeNode(keys: KeyPair, fault: FaultMode, verifier: SignatureVerifier): Node {
     const replica = new Replica({
       genesis: this.genesis,
       keys,
-      check: (pk, msg, sig) => v.check(pk, msg, sig),
+      check: (pk, msg, sig) => verifier.check(pk, msg, sig),
     });
     const faultRng = this.rng.fork();
     const cabal =
@@ -282,10 +287,6 @@ export class Simulation {
       cabal,
       pickHalf: (ids) => new Set(faultRng.shuffle(ids).slice(0, Math.ceil(ids.length / 2))),
     });
-  }
-
-  private verifierOf(endpoint: Endpoint): SignatureVerifier {
-    return this.sharedVerifier ?? this.verifiers[endpoint.index]!;
   }
 
   private honest(): Endpoint[] {
@@ -359,9 +360,7 @@ export class Simulation {
         const e = this.endpoints[work.to]!;
         if (!e.up || !e.started) return;
         this.record(['d', this.now, work.to, work.fromEndpoint, work.message.type]);
-        await this.verifierOf(e).preverify(
-          signedItemsOf(this.genesis.ledger.chainId, work.message),
-        );
+        await e.verifier.preverify(signedItemsOf(this.genesis.ledger.chainId, work.message));
         this.apply(
           e,
           e.node.handle({ type: 'message', now: this.now, from: work.from, message: work.message }),
@@ -386,7 +385,7 @@ export class Simulation {
         const e = this.endpoints[work.endpoint]!;
         if (!e.up || !e.started) return;
         this.messageCounts.client++;
-        await this.verifierOf(e).preverify(
+        await e.verifier.preverify(
           signedItemsOf(this.genesis.ledger.chainId, { type: 'tx', tx: work.tx }),
         );
         this.apply(e, e.node.handle({ type: 'submit', now: this.now, tx: work.tx }));
@@ -403,7 +402,11 @@ export class Simulation {
       }
       case 'restart': {
         const e = this.endpoints[work.endpoint]!;
-        if (e.started && !work.keepState) e.node = this.makeNode(e.keys, e.node.fault);
+        if (e.started && !work.keepState) {
+          // Amnesia: a new process, with an empty cache as well as an empty chain.
+          e.verifier = this.newVerifier();
+          e.node = this.makeNode(e.keys, e.node.fault, e.verifier);
+        }
         e.up = true;
         e.started = true;
         e.incarnation++;
