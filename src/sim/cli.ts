@@ -190,7 +190,7 @@ export function formatSummary(s: SimSummary): string {
   const lines = [
     `${s.protocol.toUpperCase()} · ${s.validators} validators · ${s.byzantine} Byzantine (${s.fault}) · seed ${s.seed}`,
     `height        ${s.height}${s.targetReached ? '' : '  ← target NOT reached within the time limit (liveness failure)'}  after ${(s.virtualMs / 1000).toFixed(1)} s virtual, ${s.wallMs} ms wall`,
-    `safety        ${s.safety.agreement ? 'agreement holds' : `FORK at ${s.safety.forks} height(s)`}; committee agreement ${s.safety.committeeAgreement ? 'holds' : 'BROKEN'}; ledger invariants ${s.safety.invariantViolations.length === 0 ? 'hold' : `VIOLATED: ${s.safety.invariantViolations.slice(0, 3).join('; ')}`}`,
+    `safety        ${s.safety.agreement ? 'agreement holds' : `FORK at ${s.safety.forks} height(s)`}; committee agreement ${s.safety.committeeAgreement ? 'holds' : 'BROKEN'}; validity ${s.safety.validity ? 'holds' : 'BROKEN'}; ledger invariants ${s.safety.invariantViolations.length === 0 ? 'hold' : `VIOLATED: ${s.safety.invariantViolations.slice(0, 3).join('; ')}`}`,
     `payments      ${s.payments.submitted} submitted, ${s.payments.committed} committed, ${s.payments.settled} final (${s.payments.highValueSettled}/${s.payments.highValueCommitted} high-value settled at level 2), ${s.payments.rejected} rejected`,
     `transactions  ${s.transactions.submitted} submitted, ${s.transactions.committed} committed, ${s.transactions.rejected} rejected, ${s.transactions.validPending} valid still pending, ${s.transactions.wrongOutcome} with a wrong outcome`,
     `latency       p50 ${s.latency.p50 ?? '–'} ms, p99 ${s.latency.p99 ?? '–'} ms (virtual, submission → commit)`,

@@ -67,6 +67,8 @@ export interface SimSummary {
     readonly forks: number;
     readonly invariantViolations: readonly string[];
     readonly committeeAgreement: boolean;
+    /** Every transaction an honest node committed was submitted by a client and applied. */
+    readonly validity: boolean;
   };
   readonly payments: {
     readonly submitted: number;
@@ -157,6 +159,7 @@ export class Simulation {
   private readonly forkHeights = new Set<number>();
   private readonly stateAtEpoch = new Map<number, string>();
   private committeeDisagreements = 0;
+  private invalidCommits = 0;
   private readonly invariantViolations: string[] = [];
   private readonly messageCounts: Record<MessageCategory, number> = {
     consensus: 0,
@@ -203,7 +206,24 @@ export class Simulation {
 
     // Byzantine validators: chosen by the seed, at least one of them in the first committee.
     const shuffled = this.rng.shuffle([...Array(config.validators).keys()]);
-    const byzantine = new Set(config.byzantineValidators ?? shuffled.slice(0, config.byzantine));
+    const chosen = shuffled.slice(0, config.byzantine);
+    // Some of them sit in the first committee (with equal genesis trust, the first maxCore by id),
+    // except sleepers, whose whole point is to start outside it.
+    const firstCommittee = new Set(
+      this.city.validators
+        .map((v, i) => [v.id, i] as const)
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+        .slice(0, protocol.maxCore)
+        .map(([, i]) => i),
+    );
+    if (
+      config.fault !== 'sleeper' &&
+      chosen.length > 0 &&
+      !chosen.some((i) => firstCommittee.has(i))
+    ) {
+      chosen[0] = shuffled.find((i) => firstCommittee.has(i))!;
+    }
+    const byzantine = new Set(config.byzantineValidators ?? chosen);
     this.byzantineValidators = byzantine;
     const initialTrust: Record<string, number> = {};
     if (config.fault === 'sleeper') {
@@ -568,6 +588,13 @@ export class Simulation {
       }
       case 'tx-committed': {
         if (!this.committedAt.has(event.txId)) this.committedAt.set(event.txId, this.now);
+        // Validity: nothing appears in an honest chain that no client sent, or that failed.
+        if (!this.submittedAt.has(event.txId) || !event.result.ok) {
+          this.invalidCommits++;
+          this.noteViolation(
+            `validator ${e.index} committed ${event.txId.slice(0, 12)}, which ${event.result.ok ? 'no client submitted' : 'was rejected'}`,
+          );
+        }
         const payment = event.result.ok ? event.result.payment : null;
         if (payment && payment.amount >= e.node.replica.chain.config.highValue)
           this.highValue.add(event.txId);
@@ -704,6 +731,7 @@ export class Simulation {
         forks: this.forks,
         invariantViolations: this.invariantViolations,
         committeeAgreement: this.committeeDisagreements === 0,
+        validity: this.invalidCommits === 0,
       },
       payments: {
         submitted: paySubmitted,
