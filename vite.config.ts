@@ -9,6 +9,7 @@ export default defineConfig({
     // Simulation properties run many seeded networks; give them room, but keep the suite well under
     // the five-minute budget (long soaks live behind `npm run soak`).
     testTimeout: 60_000,
-    pool: 'threads',
+    // Forks, not threads: @roamhq/wrtc's native addon crashes when loaded in two worker threads.
+    pool: 'forks',
   },
 });

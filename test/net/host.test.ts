@@ -1,0 +1,107 @@
+// The validator host's boundary: whatever a peer sends, the host never throws; malformed frames,
+// messages before a proven identity and forged hellos disconnect that peer and nobody else.
+import { describe, expect, it } from 'vitest';
+import { encodeCanonical } from '../../src/crypto/encoding.ts';
+import { sign } from '../../src/crypto/keys.ts';
+import { createCity } from '../../src/ledger/city.ts';
+import { encodeMessage } from '../../src/protocol/codec.ts';
+import { ValidatorHost, type Transport } from '../../src/net/validator-host.ts';
+import { defaultProtocolConfig } from '../../src/protocol/types.ts';
+
+function setUp() {
+  const city = createCity({ seed: 9, households: 3, chainId: 'host-test', validators: 4 });
+  const genesis = { config: defaultProtocolConfig, ledger: city.genesis(), initialTrust: {} };
+  const disconnected: [string, string][] = [];
+  const sent: [string, Uint8Array][] = [];
+  const transport: Transport = {
+    send: (peer, bytes) => (sent.push([peer, bytes]), true),
+    disconnect: (peer, reason) => disconnected.push([peer, reason]),
+  };
+  const timers: unknown[] = [];
+  const host = new ValidatorHost({
+    genesis,
+    keys: city.validators[0]!.keys,
+    room: 'host-test',
+    peerId: 'me-000000',
+    clock: {
+      now: () => 0,
+      setTimeout: (f) => (timers.push(f), timers.length),
+      clearTimeout: () => {},
+    },
+  });
+  host.start(transport);
+  return { city, host, disconnected, sent };
+}
+
+function hello(
+  city: ReturnType<typeof createCity>,
+  i: number,
+  fromPeer: string,
+  toPeer = 'me-000000',
+  room = 'host-test',
+) {
+  const v = city.validators[i]!;
+  const sig = sign(
+    v.keys.secretKey,
+    encodeCanonical(['tierbft/hello/v1', room, fromPeer, toPeer, v.id]),
+  );
+  return encodeCanonical({ t: 'hello', validator: v.id, sig });
+}
+
+describe('the validator host', () => {
+  const garbage: [string, Uint8Array][] = [
+    ['random bytes', new Uint8Array([0xff, 0x00, 0x13, 0x37])],
+    ['an empty frame', new Uint8Array()],
+    ['a CBOR number', encodeCanonical(5)],
+    ['an unknown frame type', encodeCanonical({ t: 'dance' })],
+    ['a msg with extra fields', encodeCanonical({ t: 'msg', m: new Uint8Array([1]), x: 1 })],
+  ];
+  for (const [what, bytes] of garbage) {
+    it(`disconnects a peer that sends ${what}, and only that peer`, () => {
+      const { host, disconnected } = setUp();
+      expect(() => host.receive('bad-peer-01', bytes)).not.toThrow();
+      expect(disconnected).toHaveLength(1);
+      expect(disconnected[0]![0]).toBe('bad-peer-01');
+      expect(host.stats.malformed).toBe(1);
+    });
+  }
+
+  it('disconnects a peer whose message comes before its hello', () => {
+    const { host, disconnected } = setUp();
+    host.receive(
+      'peer-0001',
+      encodeCanonical({
+        t: 'msg',
+        m: encodeMessage({ type: 'block-request', fromHeight: 1, toHeight: 2 }),
+      }),
+    );
+    expect(disconnected.map(([p, r]) => [p, r])).toEqual([
+      ['peer-0001', 'malformed frame: message before hello'],
+    ]);
+  });
+
+  it('rejects a hello signed for another peer or another room (no replay)', () => {
+    const { city, host, disconnected } = setUp();
+    host.receive('peer-0001', hello(city, 1, 'peer-0001', 'someone-else'));
+    host.receive('peer-0002', hello(city, 2, 'peer-0002', 'me-000000', 'other-room'));
+    expect(disconnected.map(([p]) => p)).toEqual(['peer-0001', 'peer-0002']);
+    expect(host.knownValidators()).toEqual([]);
+  });
+
+  it('accepts a proven peer and hands its messages to the replica', async () => {
+    const { city, host, disconnected, sent } = setUp();
+    host.receive('peer-0001', hello(city, 1, 'peer-0001'));
+    expect(host.knownValidators()).toEqual([city.validators[1]!.id]);
+    host.receive(
+      'peer-0001',
+      encodeCanonical({
+        t: 'msg',
+        m: encodeMessage({ type: 'block-request', fromHeight: 1, toHeight: 2 }),
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    expect(disconnected).toEqual([]);
+    expect(host.stats.framesIn).toBe(2);
+    void sent;
+  });
+});
