@@ -36,10 +36,23 @@ export interface MeshEvents {
 interface Link {
   readonly peer: PeerLike;
   connected: boolean;
+  /** Frames sent before the channel opened on our side. */
+  readonly pending: Uint8Array[];
 }
+
+/** Attempts to set a failed channel up again, and the first pause (it doubles). */
+const maxRetries = 5;
+const retryBaseMs = 250;
+/** Frames held per link until its channel opens. */
+const maxPendingFrames = 256;
 
 export class Mesh {
   private readonly links = new Map<string, Link>();
+  /** Who the relay says is in the room. */
+  private readonly roomPeers = new Set<string>();
+  private readonly retries = new Map<string, number>();
+  private readonly banned = new Set<string>();
+  private stopped = false;
   private readonly signaling: SignalingClient;
 
   constructor(
@@ -53,13 +66,23 @@ export class Mesh {
       options.createSocket,
       {
         joined: (peers) => {
-          for (const id of peers) this.link(id, true);
+          for (const id of peers) {
+            this.roomPeers.add(id);
+            this.link(id, true);
+          }
         },
-        peerJoined: () => {
+        peerJoined: (id) => {
           // The newcomer initiates; its offer creates our side of the link.
+          this.roomPeers.add(id);
         },
-        peerLeft: (id) => this.drop(id, 'left the room'),
-        signal: (from, data) => (this.links.get(from) ?? this.link(from, false)).peer.signal(data),
+        peerLeft: (id) => {
+          this.roomPeers.delete(id);
+          this.drop(id, 'left the room');
+        },
+        signal: (from, data) => {
+          if (!this.banned.has(from))
+            (this.links.get(from) ?? this.link(from, false)).peer.signal(data);
+        },
         refused: (reason) => events.refused(reason),
         closed: () => {},
       },
@@ -77,17 +100,36 @@ export class Mesh {
 
   send(peerId: string, bytes: Uint8Array): boolean {
     const link = this.links.get(peerId);
-    if (!link?.connected) return false;
-    link.peer.send(bytes);
-    return true;
+    if (!link) return false;
+    // The far side can talk (and we can answer) a moment before our side sees the channel open:
+    // hold a few frames until it does.
+    if (!link.connected) {
+      if (link.pending.length >= maxPendingFrames) return false;
+      link.pending.push(bytes);
+      return true;
+    }
+    return this.transmit(peerId, link, bytes);
+  }
+
+  private transmit(peerId: string, link: Link, bytes: Uint8Array): boolean {
+    try {
+      link.peer.send(bytes);
+      return true;
+    } catch (error) {
+      this.drop(peerId, `send failed: ${(error as Error).message}`);
+      return false;
+    }
   }
 
   /** Disconnects one peer (a misbehaving one, say); the others are not disturbed. */
   disconnect(peerId: string, reason: string): void {
+    // It misbehaved: refuse its offers from now on (it cannot simply dial back in).
+    this.banned.add(peerId);
     this.drop(peerId, reason);
   }
 
   stop(): void {
+    this.stopped = true;
     for (const id of [...this.links.keys()]) this.drop(id, 'stopped');
     this.signaling.close();
   }
@@ -96,16 +138,19 @@ export class Mesh {
     const existing = this.links.get(peerId);
     if (existing) return existing;
     const peer = this.options.createPeer(initiator);
-    const link: Link = { peer, connected: false };
+    const link: Link = { peer, connected: false, pending: [] };
     this.links.set(peerId, link);
     peer.on('signal', (data) => this.signaling.signal(peerId, data));
     peer.on('connect', () => {
       link.connected = true;
+      // Whatever the host says on open (its hello) goes first, then what waited for the channel.
+      const waiting = link.pending.splice(0);
       this.events.open(peerId);
+      for (const bytes of waiting) this.transmit(peerId, link, bytes);
     });
     peer.on('data', (data) => {
       if (data.byteLength > this.options.maxFrameBytes) {
-        this.drop(
+        this.disconnect(
           peerId,
           `sent ${data.byteLength} bytes, over the ${this.options.maxFrameBytes}-byte limit`,
         );
@@ -113,9 +158,28 @@ export class Mesh {
       }
       this.events.data(peerId, data);
     });
-    peer.on('close', () => this.drop(peerId, 'channel closed'));
-    peer.on('error', (error) => this.drop(peerId, `channel error: ${error.message}`));
+    peer.on('close', () => this.lost(peerId, link, 'channel closed'));
+    peer.on('error', (error) => this.lost(peerId, link, `channel error: ${error.message}`));
     return link;
+  }
+
+  /**
+   * A channel that failed on its own (not closed by either side on purpose) is set up again while
+   * the peer is still in the room: the smaller peer id offers, after a growing pause, a few times.
+   */
+  private lost(peerId: string, link: Link, reason: string): void {
+    if (this.links.get(peerId) !== link) return;
+    this.drop(peerId, reason);
+    const attempt = (this.retries.get(peerId) ?? 0) + 1;
+    if (this.stopped || attempt > maxRetries || this.options.peerId > peerId) return;
+    this.retries.set(peerId, attempt);
+    setTimeout(
+      () => {
+        if (!this.stopped && this.roomPeers.has(peerId) && !this.links.has(peerId))
+          this.link(peerId, true);
+      },
+      retryBaseMs * 2 ** (attempt - 1),
+    );
   }
 
   private drop(peerId: string, reason: string): void {

@@ -16,8 +16,10 @@ import {
 import type { KeyPair } from '../crypto/keys.ts';
 import { sign } from '../crypto/keys.ts';
 import { SignatureVerifier, verifySync } from '../crypto/verify.ts';
+import { txIdOf } from '../ledger/ledger.ts';
 import type { SignedTx } from '../ledger/types.ts';
 import { decodeMessage, encodeMessage } from '../protocol/codec.ts';
+import { encodeGenesis } from '../protocol/genesis.ts';
 import { Replica } from '../protocol/replica.ts';
 import { signedItemsOf } from '../protocol/signing.ts';
 import type {
@@ -72,6 +74,9 @@ export class ValidatorHost {
   /** Inputs are handled one at a time, in arrival order (verification is asynchronous). */
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
+  private encodedGenesis: Uint8Array | null = null;
+  /** Transactions submitted here and not yet committed or rejected. */
+  private readonly ownTxs = new Map<string, SignedTx>();
 
   constructor(private readonly options: HostOptions) {
     this.replica = new Replica({
@@ -104,6 +109,7 @@ export class ValidatorHost {
   /** Submits a transaction here and sends it to every connected validator (replicas do not relay). */
   submit(tx: SignedTx): void {
     this.enqueue({ type: 'submit', now: this.options.clock.now(), tx });
+    this.ownTxs.set(txIdOf(tx), tx);
     for (const peer of this.peerOfValidator.values())
       this.sendFrame(peer, { t: 'msg', m: encodeMessage({ type: 'tx', tx }) });
   }
@@ -138,6 +144,13 @@ export class ValidatorHost {
     )
       return this.reject(peerId, 'frame is not a map');
     if (frame.t === 'hello') return this.onHello(peerId, frame);
+    // The genesis is public: anyone in the room may ask for it, before proving who it is.
+    // A second copy of the genesis (we asked several peers before we had one) is harmless.
+    if (frame.t === 'genesis') return;
+    if (frame.t === 'genesis-request' && Object.keys(frame).length === 1) {
+      this.encodedGenesis ??= encodeGenesis(this.options.genesis);
+      return this.sendFrame(peerId, { t: 'genesis', g: this.encodedGenesis });
+    }
     if (frame.t !== 'msg' || !(frame.m instanceof Uint8Array) || Object.keys(frame).length !== 2)
       return this.reject(peerId, 'unknown frame');
     const from = this.validatorOfPeer.get(peerId);
@@ -166,6 +179,9 @@ export class ValidatorHost {
       return this.reject(peerId, 'hello signature invalid');
     this.validatorOfPeer.set(peerId, validator);
     this.peerOfValidator.set(validator, peerId);
+    // Our own transactions still pending go to every validator we meet (one may be the primary).
+    for (const tx of this.ownTxs.values())
+      this.sendFrame(peerId, { t: 'msg', m: encodeMessage({ type: 'tx', tx }) });
   }
 
   private reject(peerId: string, reason: string): void {
@@ -182,7 +198,11 @@ export class ValidatorHost {
   }
 
   private apply(out: ReplicaOutput): void {
-    for (const event of out.events) this.options.onEvent?.(event);
+    for (const event of out.events) {
+      if (event.type === 'tx-committed' || event.type === 'tx-rejected')
+        this.ownTxs.delete(event.txId);
+      this.options.onEvent?.(event);
+    }
     for (const timer of out.timers) {
       const handle = this.options.clock.setTimeout(() => {
         this.timers.delete(handle);

@@ -24,10 +24,15 @@ afterEach(async () => {
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
 });
 
-async function until(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+async function until(
+  what: string | (() => string),
+  condition: () => boolean,
+  timeoutMs = 20_000,
+): Promise<void> {
   const start = Date.now();
   while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -52,6 +57,8 @@ describe('headless validators over real WebRTC', () => {
       ledger: city.genesis(),
       initialTrust: {},
     };
+    const meshes: Mesh[] = [];
+    const log: string[] = [];
     const hosts = city.validators.map((v, i) => {
       const peerId = `validator-${i}-${v.id.slice(0, 8)}`;
       const host = new ValidatorHost({ genesis, keys: v.keys, room: 'live-test', peerId, clock });
@@ -66,12 +73,16 @@ describe('headless validators over real WebRTC', () => {
             new SimplePeer({ initiator, wrtc, config: { iceServers: [] } }) as unknown as PeerLike,
         },
         {
-          open: (peer) => host.peerOpened(peer),
+          open: (peer) => (log.push(`${i} open ${peer.slice(0, 11)}`), host.peerOpened(peer)),
           data: (peer, bytes) => host.receive(peer, bytes),
-          close: (peer) => host.peerClosed(peer),
+          close: (peer, reason) => (
+            log.push(`${i} closed ${peer.slice(0, 11)}: ${reason}`),
+            host.peerClosed(peer)
+          ),
           refused: () => {},
         },
       );
+      meshes.push(mesh);
       mesh.start();
       host.start(mesh);
       stops.push(() => {
@@ -81,8 +92,10 @@ describe('headless validators over real WebRTC', () => {
       return host;
     });
 
-    await until('every validator knows the other three', () =>
-      hosts.every((h) => h.knownValidators().length === 3),
+    await until(
+      () =>
+        `every validator knows the other three; known: ${hosts.map((h) => h.knownValidators().length).join(',')}, open: ${meshes.map((m) => m.connectedPeers().length).join(',')}, log: ${log.join(' | ')}`,
+      () => hosts.every((h) => h.knownValidators().length === 3),
     );
     const workload = createWorkload(city, { seed: 5, invalidShare: 0 });
     const batch = workload.nextBatch(
