@@ -8,7 +8,7 @@ import { signTx } from '../ledger/ledger.ts';
 import { decodeGenesis } from '../protocol/genesis.ts';
 import type { Genesis, ReplicaEvent } from '../protocol/types.ts';
 import { Mesh, type MeshOptions } from './mesh.ts';
-import { ValidatorHost, type HostClock } from './validator-host.ts';
+import { ValidatorHost, type HostClock, type HostOptions } from './validator-host.ts';
 
 /** Frames kept from before the genesis arrived. */
 const maxEarlyFrames = 256;
@@ -20,6 +20,8 @@ export interface RoomNodeOptions extends Omit<MeshOptions, 'peerId'> {
   /** The room's genesis when this node creates the room; absent to fetch it from peers. */
   readonly genesis?: Genesis;
   readonly onEvent?: (event: ReplicaEvent) => void;
+  /** A fault wrapper for a misbehaving bot (see src/faults). */
+  readonly wrap?: HostOptions['wrap'];
   /** Told once the node runs on a genesis (its hash names the chain). */
   readonly onStarted?: (host: ValidatorHost, genesisHash: string) => void;
 }
@@ -106,6 +108,7 @@ export class RoomNode {
       peerId: this.peerId,
       clock: options.clock,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.wrap ? { wrap: options.wrap } : {}),
     });
     this.host = host;
     host.start(this.mesh);

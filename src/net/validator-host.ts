@@ -21,6 +21,7 @@ import type { SignedTx } from '../ledger/types.ts';
 import { decodeMessage, encodeMessage } from '../protocol/codec.ts';
 import { encodeGenesis } from '../protocol/genesis.ts';
 import { Replica } from '../protocol/replica.ts';
+import { HonestNode, type Node } from '../faults/index.ts';
 import { signedItemsOf } from '../protocol/signing.ts';
 import type {
   Genesis,
@@ -50,6 +51,8 @@ export interface HostOptions {
   readonly peerId: string;
   readonly clock: HostClock;
   readonly onEvent?: (event: ReplicaEvent) => void;
+  /** Puts a fault wrapper around the honest replica (a misbehaving bot); honest by default. */
+  readonly wrap?: (replica: Replica) => Node;
 }
 
 export interface HostStats {
@@ -65,6 +68,8 @@ function helloBytes(room: string, fromPeer: string, toPeer: string, validator: s
 
 export class ValidatorHost {
   readonly replica: Replica;
+  /** What the host drives: the replica itself, or a fault wrapper around it. */
+  readonly node: Node;
   readonly verifier = new SignatureVerifier();
   readonly stats: HostStats = { framesIn: 0, framesOut: 0, malformed: 0, peersDisconnected: 0 };
   private transport: Transport | null = null;
@@ -84,6 +89,7 @@ export class ValidatorHost {
       keys: options.keys,
       check: (pk, msg, sig) => this.verifier.check(pk, msg, sig),
     });
+    this.node = options.wrap ? options.wrap(this.replica) : new HonestNode(this.replica);
   }
 
   get id(): ValidatorId {
@@ -162,7 +168,7 @@ export class ValidatorHost {
       if (this.stopped) return;
       await this.verifier.preverify(signedItemsOf(this.options.genesis.ledger.chainId, m));
       this.apply(
-        this.replica.handle({ type: 'message', now: this.options.clock.now(), from, message: m }),
+        this.node.handle({ type: 'message', now: this.options.clock.now(), from, message: m }),
       );
     });
   }
@@ -193,7 +199,7 @@ export class ValidatorHost {
 
   private enqueue(input: ReplicaInput): void {
     this.queue = this.queue.then(() => {
-      if (!this.stopped) this.apply(this.replica.handle(input));
+      if (!this.stopped) this.apply(this.node.handle(input));
     });
   }
 
@@ -212,7 +218,13 @@ export class ValidatorHost {
     }
     for (const envelope of out.messages) {
       const peer = this.peerOfValidator.get(envelope.to);
-      if (peer) this.sendFrame(peer, { t: 'msg', m: encodeMessage(envelope.message) });
+      if (!peer) continue;
+      const frame = { t: 'msg', m: encodeMessage(envelope.message) };
+      const rule = this.node.linkRule?.(envelope.to);
+      if (rule?.drop) continue;
+      if (rule && rule.extraDelayMs > 0)
+        this.options.clock.setTimeout(() => this.sendFrame(peer, frame), rule.extraDelayMs);
+      else this.sendFrame(peer, frame);
     }
   }
 

@@ -1,0 +1,214 @@
+// `npm run validator -- --room NAME --url http://host:port [--count K] [--fault MODE] [--create]`:
+// K headless validators in Node that join a room over real WebRTC (@roamhq/wrtc), for tests,
+// benchmarks, and to fill a classroom network with bots. With --create the first bot creates the
+// room's genesis; otherwise they fetch it from the peers already there and register.
+
+import { parseArgs } from 'node:util';
+import wrtc from '@roamhq/wrtc';
+import SimplePeer from 'simple-peer';
+import { WebSocket } from 'ws';
+import { encodeCanonical, sha256Bytes, toHex } from '../src/crypto/encoding.ts';
+import { generateKeyPair } from '../src/crypto/keys.ts';
+import { faultModes, wrapReplica, type FaultMode } from '../src/faults/index.ts';
+import type { PeerLike } from '../src/net/mesh.ts';
+import { RoomNode } from '../src/net/room-node.ts';
+import type { SocketLike } from '../src/net/signaling.ts';
+import { createRoomGenesis } from '../src/protocol/genesis.ts';
+
+class UsageError extends Error {}
+
+const usage = `usage: npm run validator -- --room NAME --url http://host:port [flags]
+  --room NAME          room to join (lowercase letters, digits, dashes)
+  --url URL            the server that runs the relay (http://, https://, ws:// or wss://)
+  --count K            how many validators to start (default 1, at most 32)
+  --fault MODE         make them misbehave: ${faultModes.filter((m) => m !== 'twins' && m !== 'crash').join(', ')}
+  --create             the first one creates the room (a new genesis) instead of fetching it
+  --until-height H     exit 0 once every bot has committed H heights (exit 1 after --timeout)
+  --timeout MS         give up after this long (default: run until interrupted)
+  --help`;
+
+export interface ValidatorCliOptions {
+  room: string;
+  signalUrl: string;
+  count: number;
+  fault: FaultMode;
+  create: boolean;
+  untilHeight: number | null;
+  timeoutMs: number | null;
+}
+
+export function parseValidatorArgs(argv: readonly string[]): ValidatorCliOptions | 'help' {
+  let values;
+  try {
+    values = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        room: { type: 'string' },
+        url: { type: 'string' },
+        count: { type: 'string' },
+        fault: { type: 'string' },
+        create: { type: 'boolean' },
+        'until-height': { type: 'string' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0]!);
+  }
+  if (values.help) return 'help';
+  const room = values.room;
+  if (!room || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(room))
+    throw new UsageError(
+      `--room needs a name of lowercase letters, digits and dashes, got '${room ?? ''}'`,
+    );
+  if (!values.url) throw new UsageError('--url is required (the address that `npm start` printed)');
+  let url: URL;
+  try {
+    url = new URL(values.url);
+  } catch {
+    throw new UsageError(`--url is not a URL: '${values.url}'`);
+  }
+  const scheme = { 'http:': 'ws:', 'https:': 'wss:', 'ws:': 'ws:', 'wss:': 'wss:' }[url.protocol];
+  if (!scheme) throw new UsageError(`--url must be http(s) or ws(s), got '${url.protocol}'`);
+  const int = (
+    name: string,
+    v: string | undefined,
+    fallback: number | null,
+    min: number,
+    max: number,
+  ): number | null => {
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+      throw new UsageError(`${name} must be an integer from ${min} to ${max}, got '${v}'`);
+    return Number(v);
+  };
+  const fault = (values.fault ?? 'none') as FaultMode;
+  if (!faultModes.includes(fault) || fault === 'twins' || fault === 'crash') {
+    throw new UsageError(
+      `unknown fault '${values.fault}' for a live bot (stop the process for a crash)`,
+    );
+  }
+  return {
+    room,
+    signalUrl: `${scheme}//${url.host}/signal`,
+    count: int('--count', values.count, 1, 1, 32)!,
+    fault,
+    create: values.create ?? false,
+    untilHeight: int('--until-height', values['until-height'], null, 1, 1_000_000),
+    timeoutMs: int('--timeout', values.timeout, null, 1, 86_400_000),
+  };
+}
+
+const clock = {
+  now: () => performance.now(),
+  setTimeout: (f: () => void, ms: number) => setTimeout(f, ms),
+  clearTimeout: (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+export function startBots(o: ValidatorCliOptions): RoomNode[] {
+  const nodes: RoomNode[] = [];
+  for (let i = 0; i < o.count; i++) {
+    const keys = generateKeyPair();
+    const name = `Bot ${i + 1}`;
+    const id = toHex(keys.publicKey);
+    const genesis =
+      o.create && i === 0
+        ? createRoomGenesis({
+            chainId: toHex(sha256Bytes(encodeCanonical(['tierbft/room/v1', o.room, id]))),
+            citySeed: Number.parseInt(id.slice(0, 8), 16),
+            households: 12,
+            creator: { id, name },
+          })
+        : undefined;
+    const node = new RoomNode({
+      url: o.signalUrl,
+      room: o.room,
+      maxFrameBytes: 1024 * 1024,
+      createSocket: (u) => new WebSocket(u) as unknown as SocketLike,
+      createPeer: (initiator) =>
+        new SimplePeer({ initiator, wrtc, config: { iceServers: [] } }) as unknown as PeerLike,
+      keys,
+      name,
+      clock,
+      ...(genesis ? { genesis } : {}),
+      ...(o.fault !== 'none'
+        ? {
+            wrap: (replica) =>
+              wrapReplica(o.fault, replica, {
+                keys,
+                chainId: replica.chain.chainId,
+                delayMs: 1_500,
+                pickHalf: (ids) => new Set([...ids].filter((_, k) => k % 2 === 0)),
+              }),
+          }
+        : {}),
+    });
+    node.start();
+    nodes.push(node);
+  }
+  return nodes;
+}
+
+function status(nodes: readonly RoomNode[]): string {
+  return nodes
+    .map((n) => {
+      const r = n.host?.replica;
+      return r
+        ? `${n.id.slice(0, 8)} h${r.chain.height} ${r.chain.tierOf(n.id) ?? 'joining'} peers ${n.mesh.connectedPeers().length}`
+        : `${n.id.slice(0, 8)} waiting for the genesis`;
+    })
+    .join(' · ');
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let options;
+  try {
+    options = parseValidatorArgs(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`validator: ${error.message} (see --help)\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (options === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const o = options;
+  const nodes = startBots(o);
+  process.stdout.write(
+    `${o.count} validator(s) joining room '${o.room}' via ${o.signalUrl}${o.fault !== 'none' ? ` as '${o.fault}'` : ''}\n`,
+  );
+  const started = performance.now();
+  return new Promise<number>((resolve) => {
+    const finish = (code: number) => {
+      clearInterval(timer);
+      process.stdout.write(`${status(nodes)}\n`);
+      for (const n of nodes) n.stop();
+      resolve(code);
+    };
+    const timer = setInterval(() => {
+      const heights = nodes.map((n) => n.host?.replica.chain.height ?? 0);
+      if (o.untilHeight !== null && heights.every((h) => h >= o.untilHeight!)) return finish(0);
+      if (o.timeoutMs !== null && performance.now() - started > o.timeoutMs) {
+        process.stderr.write(`validator: gave up after ${o.timeoutMs} ms\n`);
+        return finish(1);
+      }
+    }, 200);
+    const print = setInterval(() => process.stdout.write(`${status(nodes)}\n`), 5_000);
+    print.unref();
+    process.once('SIGINT', () => finish(0));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`validator: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
