@@ -428,17 +428,14 @@ export class Replica {
     this.sendProposal(block, this.view);
   }
 
+  /** This replica's own signed vote at the current height. */
+  private signOwn(kind: VoteKind, view: number, digest: Digest): Vote {
+    return signVote(this.chain.chainId, this.secretKey, this.id, kind, this.height, view, digest);
+  }
+
   /** Signs and sends a pre-prepare for `block` in `view`, then handles it as any member would. */
   protected sendProposal(block: Block, view: number): void {
-    const vote = signVote(
-      this.chain.chainId,
-      this.secretKey,
-      this.id,
-      'pre-prepare',
-      this.height,
-      view,
-      blockHash(block),
-    );
+    const vote = this.signOwn('pre-prepare', view, blockHash(block));
     this.toCommittee({ type: 'pre-prepare', vote, block });
     this.acceptProposal(this.id, vote, block);
   }
@@ -686,15 +683,7 @@ export class Replica {
     });
     this.recordVote(vote);
     if (vote.signer !== this.id && this.inCommittee) {
-      const prepare = signVote(
-        this.chain.chainId,
-        this.secretKey,
-        this.id,
-        'prepare',
-        vote.height,
-        vote.view,
-        vote.digest,
-      );
+      const prepare = this.signOwn('prepare', vote.view, vote.digest);
       this.toCommittee({ type: 'prepare', vote: prepare });
       this.rememberVote(prepare);
       this.recordVote(prepare);
@@ -741,15 +730,7 @@ export class Replica {
           n,
         });
         if (this.inCommittee) {
-          const commit = signVote(
-            this.chain.chainId,
-            this.secretKey,
-            this.id,
-            'commit',
-            this.height,
-            view,
-            digest,
-          );
+          const commit = this.signOwn('commit', view, digest);
           this.toCommittee({ type: 'commit', vote: commit });
           this.rememberVote(commit);
           this.recordVote(commit);
@@ -880,15 +861,7 @@ export class Replica {
         this.view = view; // buildBlock signs for the current height; view only matters for the vote
         block = this.buildBlock();
       }
-      const proposal = signVote(
-        this.chain.chainId,
-        this.secretKey,
-        this.id,
-        'pre-prepare',
-        this.height,
-        view,
-        blockHash(block),
-      );
+      const proposal = this.signOwn('pre-prepare', view, blockHash(block));
       const message: Message = {
         type: 'new-view',
         height: this.height,
