@@ -4,15 +4,11 @@
 // room's genesis; otherwise they fetch it from the peers already there and register.
 
 import { parseArgs } from 'node:util';
-import wrtc from '@roamhq/wrtc';
-import SimplePeer from 'simple-peer';
-import { WebSocket } from 'ws';
 import { encodeCanonical, sha256Bytes, toHex } from '../src/crypto/encoding.ts';
 import { generateKeyPair } from '../src/crypto/keys.ts';
 import { faultModes, wrapReplica, type FaultMode } from '../src/faults/index.ts';
-import type { PeerLike } from '../src/net/mesh.ts';
 import { RoomNode } from '../src/net/room-node.ts';
-import type { SocketLike } from '../src/net/signaling.ts';
+import { nodeClock, nodeTransports } from './node-transports.ts';
 import { createRoomGenesis } from '../src/protocol/genesis.ts';
 
 class UsageError extends Error {}
@@ -102,12 +98,6 @@ export function parseValidatorArgs(argv: readonly string[]): ValidatorCliOptions
   };
 }
 
-const clock = {
-  now: () => performance.now(),
-  setTimeout: (f: () => void, ms: number) => setTimeout(f, ms),
-  clearTimeout: (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
 export function startBots(o: ValidatorCliOptions): RoomNode[] {
   const nodes: RoomNode[] = [];
   for (let i = 0; i < o.count; i++) {
@@ -127,12 +117,10 @@ export function startBots(o: ValidatorCliOptions): RoomNode[] {
       url: o.signalUrl,
       room: o.room,
       maxFrameBytes: 1024 * 1024,
-      createSocket: (u) => new WebSocket(u) as unknown as SocketLike,
-      createPeer: (initiator) =>
-        new SimplePeer({ initiator, wrtc, config: { iceServers: [] } }) as unknown as PeerLike,
+      ...nodeTransports,
       keys,
       name,
-      clock,
+      clock: nodeClock,
       ...(genesis ? { genesis } : {}),
       ...(o.fault !== 'none'
         ? {

@@ -1,42 +1,20 @@
 // A live room from scratch over real WebRTC: the first node creates the genesis; newcomers fetch
 // it from peers, catch up, register with validator-join, and climb the tiers by behaving well.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import wrtc from '@roamhq/wrtc';
-import SimplePeer from 'simple-peer';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { Relay } from '../../server/relay.ts';
+import { nodeClock as clock, nodeTransports } from '../../server/node-transports.ts';
 import { encodeCanonical, sha256Bytes, toHex } from '../../src/crypto/encoding.ts';
 import { generateKeyPair } from '../../src/crypto/keys.ts';
 import { decodeGenesis, encodeGenesis, createRoomGenesis } from '../../src/protocol/genesis.ts';
-import type { PeerLike } from '../../src/net/mesh.ts';
 import { RoomNode } from '../../src/net/room-node.ts';
-import type { SocketLike } from '../../src/net/signaling.ts';
+import { startRelay, until } from './helpers.ts';
 
-let server: Server | null = null;
-let relay: Relay | null = null;
 const nodes: RoomNode[] = [];
+const stops: (() => Promise<void>)[] = [];
 
 afterEach(async () => {
   for (const n of nodes.splice(0)) n.stop();
-  await relay?.close();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  for (const stop of stops.splice(0)) await stop();
 });
-
-async function until(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const clock = {
-  now: () => performance.now(),
-  setTimeout: (f: () => void, ms: number) => setTimeout(f, ms),
-  clearTimeout: (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
 
 const keysOf = (label: string) =>
   generateKeyPair(sha256Bytes(encodeCanonical(['room-test', label])));
@@ -78,18 +56,13 @@ describe('the room genesis', () => {
 
 describe('a live room over real WebRTC', () => {
   it('newcomers fetch the genesis, catch up, join as Observers and reach the same head', async () => {
-    relay = new Relay({ log: () => {} });
-    server = createServer();
-    relay.attach(server);
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const url = `ws://127.0.0.1:${(server!.address() as AddressInfo).port}/signal`;
+    const relay = await startRelay();
+    stops.push(relay.stop);
     const mesh = {
-      url,
+      url: relay.signalUrl,
       room: 'room-test',
       maxFrameBytes: 1024 * 1024,
-      createSocket: (u: string) => new WebSocket(u) as unknown as SocketLike,
-      createPeer: (initiator: boolean) =>
-        new SimplePeer({ initiator, wrtc, config: { iceServers: [] } }) as unknown as PeerLike,
+      ...nodeTransports,
     };
     const creatorKeys = keysOf('creator');
     const genesis = createRoomGenesis({

@@ -1,27 +1,21 @@
 // `npm run validator`: headless bots that create or join a room over real WebRTC, and its errors.
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Relay } from '../../server/relay.ts';
+import { startRelay } from './helpers.ts';
 
 const tsx = new URL('../../node_modules/.bin/tsx', import.meta.url).pathname;
 const cli = new URL('../../server/validator.ts', import.meta.url).pathname;
 
-let server: Server | null = null;
-let relay: Relay | null = null;
+const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  await relay?.close();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  for (const stop of stops.splice(0)) await stop();
 });
 
 describe('npm run validator', () => {
   it('starts three bots that create a room, fetch its genesis, join, and commit heights', async () => {
-    relay = new Relay({ log: () => {} });
-    server = createServer();
-    relay.attach(server);
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+    const relay = await startRelay();
+    stops.push(relay.stop);
+    const url = relay.httpUrl;
     const child = spawn(tsx, [
       cli,
       '--room',
