@@ -49,7 +49,15 @@ export type RelayFrame =
       readonly peers: readonly string[];
     }
   | { readonly type: 'peer-joined'; readonly peerId: string }
-  | { readonly type: 'peer-left'; readonly peerId: string }
+  /**
+   * `left`: it said so (a `leave` frame, or its page closed the socket as it went away);
+   * `disconnected`: the connection broke (a crash, a network failure).
+   */
+  | {
+      readonly type: 'peer-left';
+      readonly peerId: string;
+      readonly reason: 'left' | 'disconnected';
+    }
   | { readonly type: 'signal'; readonly from: string; readonly data: unknown }
   | { readonly type: 'error'; readonly reason: string };
 
@@ -158,8 +166,9 @@ export class Relay {
     };
     this.connections.add(c);
     socket.on('message', (data, isBinary) => this.onFrame(c, data, isBinary));
-    socket.on('close', () => {
-      this.leave(c);
+    socket.on('close', (code) => {
+      // 1000 normal closure, 1001 going away (a page unloading): a deliberate leave.
+      this.leave(c, code === 1000 || code === 1001 ? 'left' : 'disconnected');
       this.connections.delete(c);
     });
     socket.on('error', () => socket.terminate());
@@ -206,7 +215,7 @@ export class Relay {
       case 'join':
         return this.join(c, frame.room, frame.peerId);
       case 'leave':
-        return this.leave(c);
+        return this.leave(c, 'left');
       case 'signal': {
         if (!c.room || !c.peerId) return this.drop(c, 'signal before join');
         const target = this.rooms.get(c.room)?.get(frame.to);
@@ -236,13 +245,13 @@ export class Relay {
       if (other !== c) this.send(other, { type: 'peer-joined', peerId });
   }
 
-  private leave(c: Connection): void {
+  private leave(c: Connection, reason: 'left' | 'disconnected'): void {
     if (!c.room || !c.peerId) return;
     const members = this.rooms.get(c.room);
     members?.delete(c.peerId);
     if (members) {
       for (const other of members.values())
-        this.send(other, { type: 'peer-left', peerId: c.peerId });
+        this.send(other, { type: 'peer-left', peerId: c.peerId, reason });
       if (members.size === 0) this.rooms.delete(c.room);
     }
     c.room = null;

@@ -135,7 +135,7 @@ const providerNames: Record<BillCategory, string> = {
 };
 
 /** Normal bill amounts per category, in fen, inclusive. */
-const billRanges: Record<BillCategory, readonly [number, number]> = {
+export const billRanges: Record<BillCategory, readonly [number, number]> = {
   electricity: [8_000, 40_000],
   water: [2_000, 9_000],
   gas: [3_000, 15_000],

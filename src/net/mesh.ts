@@ -31,6 +31,17 @@ export interface MeshEvents {
   data(peerId: string, bytes: Uint8Array): void;
   close(peerId: string, reason: string): void;
   refused(reason: string): void;
+  /** The signaling service let us in; `peers` were in the room before us (may come more than once). */
+  joined?(peers: readonly string[]): void;
+  /** The signaling service says the peer left the room (`deliberate`: on purpose). */
+  left?(peerId: string, deliberate: boolean): void;
+  /** The signaling connection closed (the links already open stay up). */
+  signalingClosed?(): void;
+}
+
+export interface PeerState {
+  readonly peerId: string;
+  readonly state: 'connecting' | 'open';
 }
 
 interface Link {
@@ -45,6 +56,12 @@ const maxRetries = 5;
 const retryBaseMs = 250;
 /** Frames held per link until its channel opens. */
 const maxPendingFrames = 256;
+/** A link not open after this long is given up and set up again (ICE can hang without failing). */
+const connectTimeoutMs = 10_000;
+
+function isOffer(data: unknown): boolean {
+  return typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'offer';
+}
 
 export class Mesh {
   private readonly links = new Map<string, Link>();
@@ -70,21 +87,27 @@ export class Mesh {
             this.roomPeers.add(id);
             this.link(id, true);
           }
+          events.joined?.(peers);
         },
         peerJoined: (id) => {
           // The newcomer initiates; its offer creates our side of the link.
           this.roomPeers.add(id);
         },
-        peerLeft: (id) => {
+        peerLeft: (id, deliberate) => {
           this.roomPeers.delete(id);
+          events.left?.(id, deliberate);
           this.drop(id, 'left the room');
         },
         signal: (from, data) => {
-          if (!this.banned.has(from))
-            (this.links.get(from) ?? this.link(from, false)).peer.signal(data);
+          if (this.banned.has(from)) return;
+          // A new offer on an existing link means the far side started over (its side timed out,
+          // or it reloaded): start over with it.
+          const existing = this.links.get(from);
+          if (existing && isOffer(data)) this.drop(from, 'the peer started over');
+          (this.links.get(from) ?? this.link(from, false)).peer.signal(data);
         },
         refused: (reason) => events.refused(reason),
-        closed: () => {},
+        closed: () => events.signalingClosed?.(),
       },
     );
   }
@@ -96,6 +119,14 @@ export class Mesh {
   /** Peers whose data channel is open. */
   connectedPeers(): string[] {
     return [...this.links].filter(([, l]) => l.connected).map(([id]) => id);
+  }
+
+  /** Every link, open or still being set up. */
+  peerStates(): PeerState[] {
+    return [...this.links].map(([peerId, l]) => ({
+      peerId,
+      state: l.connected ? 'open' : 'connecting',
+    }));
   }
 
   send(peerId: string, bytes: Uint8Array): boolean {
@@ -140,9 +171,14 @@ export class Mesh {
     const peer = this.options.createPeer(initiator);
     const link: Link = { peer, connected: false, pending: [] };
     this.links.set(peerId, link);
+    const timer = setTimeout(() => {
+      if (!link.connected) this.lost(peerId, link, 'timed out connecting');
+    }, connectTimeoutMs);
     peer.on('signal', (data) => this.signaling.signal(peerId, data));
     peer.on('connect', () => {
+      clearTimeout(timer);
       link.connected = true;
+      this.retries.delete(peerId);
       // Whatever the host says on open (its hello) goes first, then what waited for the channel.
       const waiting = link.pending.splice(0);
       this.events.open(peerId);
@@ -158,7 +194,10 @@ export class Mesh {
       }
       this.events.data(peerId, data);
     });
-    peer.on('close', () => this.lost(peerId, link, 'channel closed'));
+    peer.on('close', () => {
+      clearTimeout(timer);
+      this.lost(peerId, link, 'channel closed');
+    });
     peer.on('error', (error) => this.lost(peerId, link, `channel error: ${error.message}`));
     return link;
   }

@@ -16,7 +16,8 @@ export interface SignalingEvents {
   /** The relay accepted us; `peers` were in the room before us. */
   joined(peers: readonly string[]): void;
   peerJoined(peerId: string): void;
-  peerLeft(peerId: string): void;
+  /** `deliberate`: it left on purpose (its tab closed), rather than lost its connection. */
+  peerLeft(peerId: string, deliberate: boolean): void;
   signal(from: string, data: unknown): void;
   /** The relay refused a frame of ours (room full, bad name, …). */
   refused(reason: string): void;
@@ -77,7 +78,7 @@ export class SignalingClient {
       }
       case 'peer-left': {
         const id = str(frame.peerId);
-        if (id) this.events.peerLeft(id);
+        if (id) this.events.peerLeft(id, frame.reason === 'left');
         return;
       }
       case 'signal': {

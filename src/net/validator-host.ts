@@ -3,8 +3,13 @@
 // Web Worker (bytes relayed from the tab's data channels) and in a headless Node validator.
 //
 // Wire frames are canonical CBOR maps: `hello` (proves which validator sits behind a peer id),
-// and `msg` (one protocol message, encoded by src/protocol/codec.ts). A peer that sends anything
-// malformed is disconnected: an honest peer never does.
+// `msg` (one protocol message, encoded by src/protocol/codec.ts), `genesis-request`/`genesis`,
+// and `bye`: every validator deposits with each peer its signed `validator-leave` (at its current
+// nonce). A peer submits it only when the signaling service reports that the validator left the
+// room on purpose (a closed tab says so; a crashed one does not, and is a crash fault) and it has
+// not come back within a grace period (a reload comes back, and keeps its place). A page that is
+// closing cannot count on its data channels any more, hence the deposit in advance.
+// A peer that sends anything malformed is disconnected: an honest peer never does.
 
 import {
   decodeCanonical,
@@ -17,6 +22,7 @@ import type { KeyPair } from '../crypto/keys.ts';
 import { sign } from '../crypto/keys.ts';
 import { SignatureVerifier, verifySync } from '../crypto/verify.ts';
 import { txIdOf } from '../ledger/ledger.ts';
+import { signTx } from '../ledger/ledger.ts';
 import type { SignedTx } from '../ledger/types.ts';
 import { decodeMessage, encodeMessage } from '../protocol/codec.ts';
 import { encodeGenesis } from '../protocol/genesis.ts';
@@ -24,7 +30,9 @@ import { Replica } from '../protocol/replica.ts';
 import { HonestNode, type Node } from '../faults/index.ts';
 import { signedItemsOf } from '../protocol/signing.ts';
 import type {
+  CommittedBlock,
   Genesis,
+  Message,
   ReplicaEvent,
   ReplicaInput,
   ReplicaOutput,
@@ -33,6 +41,7 @@ import type {
 
 /** What the host needs from a transport (the mesh, or the tab relaying for a worker). */
 export interface Transport {
+  /** Sends one frame; the transport may take `bytes` over (a worker transfers the buffer). */
   send(peerId: string, bytes: Uint8Array): boolean;
   disconnect(peerId: string, reason: string): void;
 }
@@ -42,6 +51,9 @@ export interface HostClock {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
+
+/** Frames held per peer until our hello has gone to it. */
+const maxHeldFrames = 256;
 
 export interface HostOptions {
   readonly genesis: Genesis;
@@ -53,6 +65,10 @@ export interface HostOptions {
   readonly onEvent?: (event: ReplicaEvent) => void;
   /** Puts a fault wrapper around the honest replica (a misbehaving bot); honest by default. */
   readonly wrap?: (replica: Replica) => Node;
+  /** Committed blocks from an earlier session on this genesis, re-verified before use. */
+  readonly restore?: readonly CommittedBlock[];
+  /** How long after a deliberate leave its deposited `bye` is submitted (default 5 s). */
+  readonly leaveGraceMs?: number;
 }
 
 export interface HostStats {
@@ -60,6 +76,8 @@ export interface HostStats {
   framesOut: number;
   malformed: number;
   peersDisconnected: number;
+  /** Steps that threw (a bug of ours; logged). */
+  internalErrors: number;
 }
 
 function helloBytes(room: string, fromPeer: string, toPeer: string, validator: string): Uint8Array {
@@ -71,7 +89,13 @@ export class ValidatorHost {
   /** What the host drives: the replica itself, or a fault wrapper around it. */
   readonly node: Node;
   readonly verifier = new SignatureVerifier();
-  readonly stats: HostStats = { framesIn: 0, framesOut: 0, malformed: 0, peersDisconnected: 0 };
+  readonly stats: HostStats = {
+    framesIn: 0,
+    framesOut: 0,
+    malformed: 0,
+    peersDisconnected: 0,
+    internalErrors: 0,
+  };
   private transport: Transport | null = null;
   private readonly validatorOfPeer = new Map<string, ValidatorId>();
   private readonly peerOfValidator = new Map<ValidatorId, string>();
@@ -82,6 +106,16 @@ export class ValidatorHost {
   private encodedGenesis: Uint8Array | null = null;
   /** Transactions submitted here and not yet committed or rejected. */
   private readonly ownTxs = new Map<string, SignedTx>();
+  /** Leaves deposited in `bye` frames, and the grace timers of validators that left the room. */
+  private readonly deposits = new Map<ValidatorId, SignedTx>();
+  private readonly pendingLeaves = new Map<ValidatorId, unknown>();
+  /** The validator behind each peer id ever proven (kept after the channel closes). */
+  private readonly lastValidatorOfPeer = new Map<string, ValidatorId>();
+  /** Peers our hello went to, and frames waiting for it (see sendBytes). */
+  private readonly helloSent = new Set<string>();
+  private readonly held = new Map<string, Uint8Array[]>();
+  /** Our own deposit and the nonce it was signed at. */
+  private deposit: { nonce: number; frame: Uint8Array } | null = null;
 
   constructor(private readonly options: HostOptions) {
     this.replica = new Replica({
@@ -96,6 +130,11 @@ export class ValidatorHost {
     return this.replica.id;
   }
 
+  /** Peer id → validator, for every peer whose identity has been proven. */
+  peerValidators(): [string, ValidatorId][] {
+    return [...this.validatorOfPeer];
+  }
+
   /** Peers whose validator identity has been proven. */
   knownValidators(): ValidatorId[] {
     return [...this.peerOfValidator.keys()];
@@ -103,21 +142,84 @@ export class ValidatorHost {
 
   start(transport: Transport): void {
     this.transport = transport;
+    const restore = this.options.restore ?? [];
+    if (restore.length > 0) {
+      // Our own stored chain is checked like any peer's: each block against its height's committee.
+      const message = { type: 'block-response', blocks: restore } as const;
+      this.step(async () => {
+        await this.verifier.preverify(signedItemsOf(this.options.genesis.ledger.chainId, message));
+        this.apply(
+          this.node.handle({
+            type: 'message',
+            now: this.options.clock.now(),
+            from: this.id,
+            message,
+          }),
+        );
+      });
+    }
     this.enqueue({ type: 'start', now: this.options.clock.now() });
+  }
+
+  /** Resolves once every input received so far has been handled. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  /** Our `bye` frame: this validator's signed `validator-leave` at its current nonce. */
+  byeFrame(): Uint8Array {
+    const nonce = this.replica.chain.ledger.accounts.get(this.id)?.nonce ?? 0;
+    if (this.deposit?.nonce !== nonce) {
+      const tx = signTx(this.replica.chain.chainId, this.options.keys.secretKey, this.id, {
+        type: 'validator-leave',
+        nonce,
+      });
+      this.deposit = {
+        nonce,
+        frame: encodeCanonical({ t: 'bye', m: encodeMessage({ type: 'tx', tx }) }),
+      };
+    }
+    return this.deposit.frame;
+  }
+
+  /**
+   * The signaling service says `peerId` left the room on purpose: unless its validator comes back
+   * within the grace period, submit the leave it deposited.
+   */
+  peerLeftRoom(peerId: string): void {
+    const validator = this.lastValidatorOfPeer.get(peerId);
+    this.lastValidatorOfPeer.delete(peerId);
+    if (!validator || !this.deposits.has(validator)) return;
+    const previous = this.pendingLeaves.get(validator);
+    if (previous !== undefined) this.options.clock.clearTimeout(previous);
+    const handle = this.options.clock.setTimeout(() => {
+      this.pendingLeaves.delete(validator);
+      const tx = this.deposits.get(validator);
+      // Submitted only if it did not come back; the replica checks the signature and the nonce.
+      if (tx && !this.stopped && !this.peerOfValidator.has(validator)) {
+        this.deposits.delete(validator);
+        this.submit(tx);
+      }
+    }, this.options.leaveGraceMs ?? 5_000);
+    this.pendingLeaves.set(validator, handle);
   }
 
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) this.options.clock.clearTimeout(t);
     this.timers.clear();
+    for (const t of this.pendingLeaves.values()) this.options.clock.clearTimeout(t);
+    this.pendingLeaves.clear();
   }
 
   /** Submits a transaction here and sends it to every connected validator (replicas do not relay). */
-  submit(tx: SignedTx): void {
+  submit(tx: SignedTx): string {
+    const txId = txIdOf(tx);
     this.enqueue({ type: 'submit', now: this.options.clock.now(), tx });
-    this.ownTxs.set(txIdOf(tx), tx);
+    this.ownTxs.set(txId, tx);
     for (const peer of this.peerOfValidator.values())
       this.sendFrame(peer, { t: 'msg', m: encodeMessage({ type: 'tx', tx }) });
+    return txId;
   }
 
   /** A data channel to `peerId` opened: prove who we are. */
@@ -127,9 +229,14 @@ export class ValidatorHost {
       helloBytes(this.options.room, this.options.peerId, peerId, this.id),
     );
     this.sendFrame(peerId, { t: 'hello', validator: this.id, sig });
+    this.helloSent.add(peerId);
+    for (const bytes of this.held.get(peerId)?.splice(0) ?? []) this.sendBytes(peerId, bytes);
+    this.held.delete(peerId);
   }
 
   peerClosed(peerId: string): void {
+    this.helloSent.delete(peerId);
+    this.held.delete(peerId);
     const validator = this.validatorOfPeer.get(peerId);
     this.validatorOfPeer.delete(peerId);
     if (validator && this.peerOfValidator.get(validator) === peerId)
@@ -157,15 +264,16 @@ export class ValidatorHost {
       this.encodedGenesis ??= encodeGenesis(this.options.genesis);
       return this.sendFrame(peerId, { t: 'genesis', g: this.encodedGenesis });
     }
-    if (frame.t !== 'msg' || !(frame.m instanceof Uint8Array) || Object.keys(frame).length !== 2)
+    if ((frame.t !== 'msg' && frame.t !== 'bye') || !(frame.m instanceof Uint8Array))
       return this.reject(peerId, 'unknown frame');
+    if (Object.keys(frame).length !== 2) return this.reject(peerId, 'unknown frame');
     const from = this.validatorOfPeer.get(peerId);
     if (!from) return this.reject(peerId, 'message before hello');
     const message = decodeMessage(frame.m);
     if (!message.ok) return this.reject(peerId, message.reason);
     const m = message.message;
-    this.queue = this.queue.then(async () => {
-      if (this.stopped) return;
+    if (frame.t === 'bye') return this.onBye(peerId, from, m);
+    this.step(async () => {
       await this.verifier.preverify(signedItemsOf(this.options.genesis.ledger.chainId, m));
       this.apply(
         this.node.handle({ type: 'message', now: this.options.clock.now(), from, message: m }),
@@ -184,10 +292,25 @@ export class ValidatorHost {
     )
       return this.reject(peerId, 'hello signature invalid');
     this.validatorOfPeer.set(peerId, validator);
+    this.lastValidatorOfPeer.set(peerId, validator);
     this.peerOfValidator.set(validator, peerId);
+    this.sendBytes(peerId, this.byeFrame().slice());
+    // It came back (a reload): it stays.
+    const leave = this.pendingLeaves.get(validator);
+    if (leave !== undefined) {
+      this.options.clock.clearTimeout(leave);
+      this.pendingLeaves.delete(validator);
+    }
     // Our own transactions still pending go to every validator we meet (one may be the primary).
     for (const tx of this.ownTxs.values())
       this.sendFrame(peerId, { t: 'msg', m: encodeMessage({ type: 'tx', tx }) });
+  }
+
+  private onBye(peerId: string, from: ValidatorId, m: Message): void {
+    const tx = m.type === 'tx' ? m.tx : null;
+    if (!tx || tx.signer !== from || tx.body.type !== 'validator-leave')
+      return this.reject(peerId, 'bye without its own validator-leave');
+    this.deposits.set(from, tx);
   }
 
   private reject(peerId: string, reason: string): void {
@@ -198,12 +321,33 @@ export class ValidatorHost {
   }
 
   private enqueue(input: ReplicaInput): void {
-    this.queue = this.queue.then(() => {
-      if (!this.stopped) this.apply(this.node.handle(input));
+    this.step(() => this.apply(this.node.handle(input)));
+  }
+
+  /**
+   * Runs `work` after everything queued before it. A step that throws is our bug, not a peer's
+   * doing (the replica never throws on input): it is logged and counted, and the next step runs.
+   */
+  private step(work: () => void | Promise<void>): void {
+    this.queue = this.queue.then(async () => {
+      if (this.stopped) return;
+      try {
+        await work();
+      } catch (error) {
+        this.stats.internalErrors++;
+        console.error('validator host: a step failed', error);
+      }
     });
   }
 
   private apply(out: ReplicaOutput): void {
+    if (this.deposit && out.events.some((e) => e.type === 'commit')) {
+      // Our nonce moved (we joined, say): the deposited leave must move with it.
+      const before = this.deposit.frame;
+      const frame = this.byeFrame();
+      if (frame !== before)
+        for (const peer of this.peerOfValidator.values()) this.sendBytes(peer, frame.slice());
+    }
     for (const event of out.events) {
       if (event.type === 'tx-committed' || event.type === 'tx-rejected')
         this.ownTxs.delete(event.txId);
@@ -232,7 +376,26 @@ export class ValidatorHost {
     peerId: string,
     frame: { t: string; [key: string]: string | Uint8Array },
   ): void {
-    if (this.transport?.send(peerId, encodeCanonical(frame))) this.stats.framesOut++;
+    // The genesis exchange needs no identity; everything else waits for our hello to go first.
+    if (frame.t === 'hello' || frame.t.startsWith('genesis'))
+      this.transmit(peerId, encodeCanonical(frame));
+    else this.sendBytes(peerId, encodeCanonical(frame));
+  }
+
+  /**
+   * A `msg` or `bye` frame: sent once our hello has gone to that peer. The far side can prove
+   * itself (and we answer) a moment before our side of the channel reports open; and where the
+   * channel lives on another thread (a tab relaying for its worker), only we know the order.
+   */
+  private sendBytes(peerId: string, bytes: Uint8Array): void {
+    if (this.helloSent.has(peerId)) return this.transmit(peerId, bytes);
+    const held = this.held.get(peerId) ?? [];
+    if (held.length < maxHeldFrames) held.push(bytes);
+    this.held.set(peerId, held);
+  }
+
+  private transmit(peerId: string, bytes: Uint8Array): void {
+    if (this.transport?.send(peerId, bytes)) this.stats.framesOut++;
   }
 }
 

@@ -2,8 +2,16 @@
 // could send anything), and identified by its hash, which every block chain of the room starts
 // from. Also the genesis a first tab creates for a new room.
 
-import { decodeCanonical, encodeCanonical, isHex, type Canonical } from '../crypto/encoding.ts';
-import { createCity } from '../ledger/city.ts';
+import {
+  decodeCanonical,
+  encodeCanonical,
+  isHex,
+  sha256Bytes,
+  toHex,
+  utf8Bytes,
+  type Canonical,
+} from '../crypto/encoding.ts';
+import { createCity, type City } from '../ledger/city.ts';
 import { createLedger } from '../ledger/ledger.ts';
 import type { LedgerGenesis } from '../ledger/types.ts';
 import { genesisHashOf } from './chain.ts';
@@ -94,8 +102,12 @@ export function decodeGenesis(bytes: Uint8Array): Result {
 export interface RoomGenesisOptions {
   /** The room's chain id (for example a hash of the room name and the creator's key). */
   readonly chainId: string;
-  /** Seed of the room's city: its households and providers, whose keys any tab can derive. */
-  readonly citySeed: number;
+  /**
+   * Seed of the room's city: its households and providers, whose keys any tab can derive.
+   * Default: derived from the chain id (`roomCitySeed`), so a tab that fetched the genesis can
+   * rebuild the city and drive its traffic.
+   */
+  readonly citySeed?: number;
   readonly households: number;
   /** The creator: the first validator, alone in the first committee. */
   readonly creator: { readonly id: string; readonly name: string };
@@ -105,7 +117,7 @@ export interface RoomGenesisOptions {
 /** The genesis a first tab (or headless validator) creates for a new room. */
 export function createRoomGenesis(options: RoomGenesisOptions): Genesis {
   const city = createCity({
-    seed: options.citySeed,
+    seed: options.citySeed ?? roomCitySeed(options.chainId),
     households: options.households,
     chainId: options.chainId,
     validators: 1,
@@ -121,4 +133,32 @@ export function createRoomGenesis(options: RoomGenesisOptions): Genesis {
     },
     initialTrust: {},
   };
+}
+
+/** The city seed of a room whose genesis did not name another: 48 bits of a hash of the chain id. */
+export function roomCitySeed(chainId: string): number {
+  return Number.parseInt(
+    toHex(sha256Bytes(utf8Bytes(`tierbft/room-city/v1/${chainId}`))).slice(0, 12),
+    16,
+  );
+}
+
+/**
+ * The city of a room genesis made with the default seed, rebuilt from the genesis alone (any tab
+ * can: the city's keys are derived from the seed); null when the genesis holds another city.
+ */
+export function roomCityOf(genesis: Genesis): City | null {
+  const households = genesis.ledger.accounts.filter((a) => a.kind === 'household').length;
+  if (households === 0) return null;
+  const city = createCity({
+    seed: roomCitySeed(genesis.ledger.chainId),
+    households,
+    chainId: genesis.ledger.chainId,
+    validators: 1,
+  });
+  const ids = new Set(genesis.ledger.accounts.map((a) => a.id));
+  const members = [city.issuer, ...city.providers, ...city.households];
+  return members.every((m) => ids.has(m.id)) && genesis.ledger.issuer === city.issuer.id
+    ? city
+    : null;
 }

@@ -124,9 +124,14 @@ describe('rooms', () => {
       await client.next('joined');
     }
     b.send({ type: 'leave' });
-    expect(await a.next('peer-left')).toEqual({ type: 'peer-left', peerId: id(2) });
-    c.ws.close();
-    expect(await a.next('peer-left')).toEqual({ type: 'peer-left', peerId: id(3) });
+    expect(await a.next('peer-left')).toEqual({ type: 'peer-left', peerId: id(2), reason: 'left' });
+    // A connection that breaks (no closing handshake) did not say it leaves.
+    c.ws.terminate();
+    expect(await a.next('peer-left')).toEqual({
+      type: 'peer-left',
+      peerId: id(3),
+      reason: 'disconnected',
+    });
     await new Promise((r) => setTimeout(r, 50));
     expect(relay!.stats().connections).toBe(2);
   });

@@ -1,0 +1,520 @@
+// What a browser tab's validator worker does, apart from the Worker plumbing: it keeps the
+// validator's key and its verified chain per room (in the storage it is given: IndexedDB in the
+// browser, memory in tests), runs the room validator on the frames the tab relays, drives its
+// share of the city traffic and the hand payments, and answers the status page with a snapshot.
+// Everything is reached through plain method calls, so Node tests run it without a browser.
+
+import { encodeCanonical, sha256Bytes, toHex } from '../crypto/encoding.ts';
+import { generateKeyPair, publicKeyOf, type KeyPair } from '../crypto/keys.ts';
+import { balanceOf, billsOf } from '../ledger/ledger.ts';
+import { assets, type Asset, type Bill } from '../ledger/types.ts';
+import { decodeMessage, encodeMessage } from '../protocol/codec.ts';
+import {
+  createRoomGenesis,
+  decodeGenesis,
+  encodeGenesis,
+  roomCityOf,
+} from '../protocol/genesis.ts';
+import type {
+  CommittedBlock,
+  Genesis,
+  ProtocolConfig,
+  ReplicaEvent,
+  Tier,
+} from '../protocol/types.ts';
+import { validatorName } from './names.ts';
+import { RoomValidator } from './room-node.ts';
+import { CityTraffic } from './traffic.ts';
+import type { HostClock, Transport, ValidatorHost } from './validator-host.ts';
+
+export interface StoredRoom {
+  readonly secretKey: Uint8Array;
+  readonly genesis: Uint8Array | null;
+  /** Encoded committed blocks, heights 1, 2, … */
+  readonly blocks: readonly Uint8Array[];
+}
+
+/** Where a tab keeps its validator between sessions, under a key per room and tab slot. */
+export interface TabStorage {
+  load(key: string): Promise<StoredRoom | null>;
+  saveIdentity(key: string, secretKey: Uint8Array): Promise<void>;
+  saveGenesis(key: string, genesis: Uint8Array): Promise<void>;
+  /** Stores blocks from height `firstHeight` on (replacing any stored from there). */
+  saveBlocks(key: string, firstHeight: number, blocks: readonly Uint8Array[]): Promise<void>;
+}
+
+export class MemoryStorage implements TabStorage {
+  readonly rooms = new Map<string, StoredRoom>();
+  async load(key: string): Promise<StoredRoom | null> {
+    return this.rooms.get(key) ?? null;
+  }
+  async saveIdentity(key: string, secretKey: Uint8Array): Promise<void> {
+    this.rooms.set(key, { secretKey, genesis: null, blocks: [] });
+  }
+  async saveGenesis(key: string, genesis: Uint8Array): Promise<void> {
+    const r = this.rooms.get(key);
+    if (r) this.rooms.set(key, { ...r, genesis });
+  }
+  async saveBlocks(key: string, firstHeight: number, blocks: readonly Uint8Array[]): Promise<void> {
+    const r = this.rooms.get(key);
+    if (r)
+      this.rooms.set(key, { ...r, blocks: [...r.blocks.slice(0, firstHeight - 1), ...blocks] });
+  }
+}
+
+export type BillState = 'issued' | 'pending' | 'committed' | 'settled' | 'rejected';
+
+export interface BillView {
+  readonly id: string;
+  readonly category: string;
+  readonly payer: string;
+  readonly payerName: string;
+  readonly asset: Asset;
+  readonly amount: number;
+  readonly state: BillState;
+  readonly reason: string | null;
+}
+
+export interface ValidatorView {
+  readonly id: string;
+  readonly name: string;
+  readonly tier: Tier;
+  readonly trust: number;
+}
+
+export interface BlockView {
+  readonly height: number;
+  readonly hash: string;
+  readonly proposer: string;
+  readonly txCount: number;
+  readonly view: number;
+}
+
+/** What the status page shows (plain data: it crosses from the worker to the tab). */
+export interface TabSnapshot {
+  readonly room: string;
+  readonly selfId: string;
+  readonly name: string;
+  /** Null until this validator is in the registry (it is still fetching or joining). */
+  readonly tier: Tier | null;
+  readonly phase: 'waiting-for-genesis' | 'running';
+  readonly height: number;
+  readonly headHash: string;
+  readonly genesisHash: string;
+  readonly epoch: number;
+  readonly view: number;
+  readonly primary: string | null;
+  readonly committee: readonly ValidatorView[];
+  readonly validators: readonly ValidatorView[];
+  /** Peer id → validator id, for peers that proved who they are. */
+  readonly peerValidators: readonly (readonly [string, string])[];
+  readonly lastBlocks: readonly BlockView[];
+  readonly households: readonly {
+    readonly id: string;
+    readonly name: string;
+    readonly balances: Readonly<Record<Asset, number>>;
+  }[];
+  readonly bills: readonly BillView[];
+  readonly traffic: {
+    readonly on: boolean;
+    readonly perSecond: number;
+    readonly available: boolean;
+  };
+  readonly stats: {
+    readonly framesIn: number;
+    readonly framesOut: number;
+    readonly malformed: number;
+    readonly peersDisconnected: number;
+    readonly internalErrors: number;
+    readonly committedTxs: number;
+    readonly rejectedTxs: number;
+    readonly nativeChecks: number;
+    readonly pureJsChecks: number;
+  };
+  readonly resumed: boolean;
+}
+
+export interface TabValidatorOptions {
+  readonly room: string;
+  /** Which of this browser's tabs (each holds its own validator in the room). */
+  readonly slot: string;
+  readonly storage: TabStorage;
+  readonly clock: HostClock;
+  readonly transport: Transport;
+  readonly onEvent?: (event: ReplicaEvent) => void;
+  /** Room settings for a room this tab creates. */
+  readonly roomConfig?: Partial<ProtocolConfig>;
+}
+
+const lastBlocksShown = 8;
+const billsShown = 24;
+
+export class TabValidator {
+  private validator: RoomValidator | null = null;
+  private traffic: CityTraffic | null = null;
+  private trafficOn = true;
+  private perSecond = 1;
+  private trafficTimer: unknown = null;
+  private trafficCredit = 0;
+  private savedHeight = 0;
+  private saving: Promise<void> = Promise.resolve();
+  private committedTxs = 0;
+  private rejectedTxs = 0;
+  /** Our own payments: tx id → bill, and what became of each bill. */
+  private readonly paymentOfTx = new Map<string, string>();
+  private readonly billState = new Map<string, { state: BillState; reason: string | null }>();
+
+  private constructor(
+    private readonly options: TabValidatorOptions,
+    readonly keys: KeyPair,
+    private readonly stored: StoredRoom | null,
+  ) {}
+
+  /** Loads this tab's validator for the room (or makes a new one and stores its key). */
+  static async open(options: TabValidatorOptions): Promise<TabValidator> {
+    const key = storageKey(options.room, options.slot);
+    let stored = await options.storage.load(key);
+    if (!stored || stored.secretKey.length !== 32) {
+      const keys = generateKeyPair();
+      await options.storage.saveIdentity(key, keys.secretKey);
+      stored = null;
+      return new TabValidator(options, keys, null);
+    }
+    const keys = { secretKey: stored.secretKey, publicKey: publicKeyOf(stored.secretKey) };
+    return new TabValidator(options, keys, stored);
+  }
+
+  get id(): string {
+    return toHex(this.keys.publicKey);
+  }
+
+  get name(): string {
+    return validatorName(this.id);
+  }
+
+  /** True when this tab has a stored chain for the room (a reload): it never creates one. */
+  get hasChain(): boolean {
+    return this.stored?.genesis != null;
+  }
+
+  get host(): ValidatorHost | null {
+    return this.validator?.host ?? null;
+  }
+
+  /** Starts under `peerId` (the tab's id on the signaling service). */
+  start(peerId: string): void {
+    let genesis: Genesis | undefined;
+    let restore: CommittedBlock[] = [];
+    if (this.stored?.genesis) {
+      const decoded = decodeGenesis(this.stored.genesis);
+      if (decoded.ok) {
+        genesis = decoded.genesis;
+        restore = decodeStoredBlocks(this.stored.blocks);
+        this.savedHeight = restore.length;
+      }
+    }
+    this.validator = new RoomValidator({
+      keys: this.keys,
+      name: this.name,
+      room: this.options.room,
+      peerId,
+      clock: this.options.clock,
+      ...(genesis ? { genesis, restore } : {}),
+      onEvent: (event) => this.onEvent(event),
+      onStarted: (_host, _hash, g) => this.onStarted(g, genesis === undefined),
+    });
+    this.validator.start(this.options.transport);
+  }
+
+  /** Makes this tab the room's first validator, on a new genesis (no-op once running). */
+  create(): void {
+    if (!this.validator || this.validator.host) return;
+    const chainId = toHex(
+      sha256Bytes(encodeCanonical(['tierbft/room/v1', this.options.room, this.id])),
+    );
+    this.validator.create(
+      createRoomGenesis({
+        chainId,
+        households: 12,
+        creator: { id: this.id, name: this.name },
+        ...(this.options.roomConfig ? { config: this.options.roomConfig } : {}),
+      }),
+    );
+  }
+
+  peerOpened(peer: string): void {
+    this.validator?.peerOpened(peer);
+  }
+  peerClosed(peer: string): void {
+    this.validator?.peerClosed(peer);
+  }
+  peerData(peer: string, bytes: Uint8Array): void {
+    this.validator?.peerData(peer, bytes);
+  }
+  /** The signaling service says the peer left the room on purpose (its tab closed). */
+  peerLeftRoom(peer: string): void {
+    this.validator?.peerLeftRoom(peer);
+  }
+
+  setTraffic(on: boolean, perSecond?: number): void {
+    this.trafficOn = on;
+    if (perSecond !== undefined && Number.isFinite(perSecond))
+      this.perSecond = Math.min(Math.max(perSecond, 0.1), 200);
+  }
+
+  /** Pays a bill by hand, as its household (which this tab must drive). */
+  payBill(billId: string): { ok: true; txId: string } | { ok: false; error: string } {
+    const host = this.host;
+    if (!host || !this.traffic) return { ok: false, error: 'not running yet' };
+    const tx = this.traffic.pay(this.view(host), billId);
+    if ('error' in tx) return { ok: false, error: tx.error };
+    return { ok: true, txId: this.submitPayment(host, tx) };
+  }
+
+  stop(): void {
+    if (this.trafficTimer !== null) this.options.clock.clearTimeout(this.trafficTimer);
+    this.trafficTimer = null;
+    this.validator?.stop();
+  }
+
+  snapshot(): TabSnapshot {
+    const host = this.host;
+    const base = {
+      room: this.options.room,
+      selfId: this.id,
+      name: this.name,
+      resumed: this.hasChain,
+      traffic: { on: this.trafficOn, perSecond: this.perSecond, available: this.traffic !== null },
+    };
+    const stats = {
+      framesIn: host?.stats.framesIn ?? 0,
+      framesOut: host?.stats.framesOut ?? 0,
+      malformed: host?.stats.malformed ?? 0,
+      peersDisconnected: host?.stats.peersDisconnected ?? 0,
+      internalErrors: host?.stats.internalErrors ?? 0,
+      committedTxs: this.committedTxs,
+      rejectedTxs: this.rejectedTxs,
+      nativeChecks: host?.verifier.stats.native ?? 0,
+      pureJsChecks: host?.verifier.stats.pureJs ?? 0,
+    };
+    if (!host) {
+      return {
+        ...base,
+        tier: null,
+        phase: 'waiting-for-genesis',
+        height: 0,
+        headHash: '',
+        genesisHash: '',
+        epoch: 0,
+        view: 0,
+        primary: null,
+        committee: [],
+        validators: [],
+        peerValidators: [],
+        lastBlocks: [],
+        households: [],
+        bills: [],
+        stats,
+      };
+    }
+    const replica = host.replica;
+    const chain = replica.chain;
+    const validators = chain.validatorList().map((v) => ({
+      id: v.id,
+      name: validatorName(v.id),
+      tier: v.tier,
+      trust: v.trust,
+    }));
+    const byId = new Map(validators.map((v) => [v.id, v]));
+    const committee = chain.committee.map(
+      (id) => byId.get(id) ?? { id, name: validatorName(id), tier: 'core' as const, trust: 0 },
+    );
+    const lastBlocks = replica.blocks
+      .slice(-lastBlocksShown)
+      .reverse()
+      .map((cb) => ({
+        height: cb.block.height,
+        hash: cb.certificate.digest,
+        proposer: validatorName(cb.block.proposer),
+        txCount: cb.block.txs.length,
+        view: cb.certificate.view,
+      }));
+    const view = this.view(host);
+    const households = (this.traffic?.households(view) ?? []).map((m) => ({
+      id: m.id,
+      name: m.name,
+      balances: Object.fromEntries(
+        assets.map((a) => [a, balanceOf(chain.ledger, m.id, a)]),
+      ) as Record<Asset, number>,
+    }));
+    return {
+      ...base,
+      tier: chain.tierOf(this.id),
+      phase: 'running',
+      height: chain.height,
+      headHash: chain.headHash,
+      genesisHash: chain.genesisHash,
+      epoch: chain.epoch,
+      view: replica.view,
+      primary: chain.committee.length > 0 ? chain.primary(replica.view) : null,
+      committee,
+      validators,
+      peerValidators: host.peerValidators(),
+      lastBlocks,
+      households,
+      bills: this.billViews(households.map((h) => ({ id: h.id, name: h.name }))),
+      stats,
+    };
+  }
+
+  // ── internals ───────────────────────────────────────────────────────────────────────────
+
+  private view(host: ValidatorHost) {
+    return { height: host.replica.chain.height, ledger: host.replica.chain.ledger };
+  }
+
+  private billViews(households: readonly { id: string; name: string }[]): BillView[] {
+    const host = this.host;
+    if (!host) return [];
+    const ledger = host.replica.chain.ledger;
+    const out: { view: BillView; paidHeight: number }[] = [];
+    for (const h of households) {
+      for (const bill of billsOf(ledger, { payer: h.id }))
+        out.push({ view: this.billView(bill, h.name), paidHeight: bill.paidHeight ?? Infinity });
+    }
+    // Open bills first (those being paid here before the others), then the most recently paid.
+    const rank = (v: BillView) => (v.state === 'pending' ? 0 : v.state === 'issued' ? 1 : 2);
+    out.sort(
+      (a, b) =>
+        b.paidHeight - a.paidHeight ||
+        rank(a.view) - rank(b.view) ||
+        a.view.id.localeCompare(b.view.id),
+    );
+    return out.slice(0, billsShown).map((x) => x.view);
+  }
+
+  private billView(bill: Bill, payerName: string): BillView {
+    const ours = this.billState.get(bill.id);
+    let state: BillState = bill.status === 'open' ? 'issued' : 'committed';
+    if (ours) state = bill.status === 'paid' && ours.state === 'pending' ? 'committed' : ours.state;
+    if (bill.status === 'open' && ours?.state !== 'pending' && ours?.state !== 'rejected')
+      state = 'issued';
+    return {
+      id: bill.id,
+      category: bill.category,
+      payer: bill.payer,
+      payerName,
+      asset: bill.asset,
+      amount: bill.amount,
+      state,
+      reason: ours?.reason ?? null,
+    };
+  }
+
+  private onStarted(genesis: Genesis, fresh: boolean): void {
+    const key = storageKey(this.options.room, this.options.slot);
+    if (fresh)
+      this.saving = this.saving.then(() =>
+        this.options.storage.saveGenesis(key, encodeGenesis(genesis)),
+      );
+    const city = roomCityOf(genesis);
+    if (city) {
+      const seed = Number.parseInt(this.id.slice(0, 8), 16);
+      this.traffic = new CityTraffic(city, this.id, seed);
+      this.scheduleTraffic();
+    }
+  }
+
+  private scheduleTraffic(): void {
+    const tickMs = 250;
+    this.trafficTimer = this.options.clock.setTimeout(() => {
+      this.trafficTick(tickMs);
+      this.scheduleTraffic();
+    }, tickMs);
+  }
+
+  private trafficTick(elapsedMs: number): void {
+    const host = this.host;
+    if (!host || !this.traffic || !this.trafficOn) return;
+    this.trafficCredit = Math.min(this.trafficCredit + (this.perSecond * elapsedMs) / 1000, 64);
+    const count = Math.floor(this.trafficCredit);
+    if (count < 1) return;
+    this.trafficCredit -= count;
+    for (const tx of this.traffic.next(this.view(host), count)) this.submitPayment(host, tx);
+  }
+
+  private submitPayment(host: ValidatorHost, tx: Parameters<ValidatorHost['submit']>[0]): string {
+    const txId = host.submit(tx);
+    if (tx.body.type === 'pay-bill') {
+      this.paymentOfTx.set(txId, tx.body.billId);
+      this.billState.set(tx.body.billId, { state: 'pending', reason: null });
+    }
+    return txId;
+  }
+
+  private onEvent(event: ReplicaEvent): void {
+    switch (event.type) {
+      case 'commit':
+        this.persist();
+        break;
+      case 'tx-committed': {
+        this.traffic?.settled(event.txId);
+        const bill = this.paymentOfTx.get(event.txId);
+        if (bill && event.result.ok) this.billState.set(bill, { state: 'committed', reason: null });
+        if (bill && !event.result.ok)
+          this.billState.set(bill, { state: 'rejected', reason: event.result.reason });
+        if (event.result.ok) this.committedTxs++;
+        break;
+      }
+      case 'tx-rejected': {
+        this.traffic?.settled(event.txId);
+        const bill = this.paymentOfTx.get(event.txId);
+        if (bill) this.billState.set(bill, { state: 'rejected', reason: event.reason });
+        this.rejectedTxs++;
+        break;
+      }
+      case 'payment-settled':
+        if (this.billState.has(event.billId))
+          this.billState.set(event.billId, { state: 'settled', reason: null });
+        break;
+    }
+    this.options.onEvent?.(event);
+  }
+
+  /** Appends newly committed blocks to storage, one write at a time. */
+  private persist(): void {
+    const host = this.host;
+    if (!host) return;
+    const blocks = host.replica.blocks;
+    if (blocks.length <= this.savedHeight) return;
+    const from = this.savedHeight + 1;
+    const encoded = blocks
+      .slice(this.savedHeight)
+      .map((cb) => encodeMessage({ type: 'block-response', blocks: [cb] }));
+    this.savedHeight = blocks.length;
+    const key = storageKey(this.options.room, this.options.slot);
+    this.saving = this.saving.then(() => this.options.storage.saveBlocks(key, from, encoded));
+  }
+
+  /** Resolves when everything committed so far is stored. */
+  flushed(): Promise<void> {
+    return this.saving;
+  }
+}
+
+export function storageKey(room: string, slot: string): string {
+  return `${room}/${slot}`;
+}
+
+/** Stored blocks back to committed blocks; stops at the first one that does not decode. */
+function decodeStoredBlocks(stored: readonly Uint8Array[]): CommittedBlock[] {
+  const out: CommittedBlock[] = [];
+  for (const bytes of stored) {
+    const m = decodeMessage(bytes);
+    if (!m.ok || m.message.type !== 'block-response' || m.message.blocks.length !== 1) break;
+    const cb = m.message.blocks[0]!;
+    if (cb.block.height !== out.length + 1) break;
+    out.push(cb);
+  }
+  return out;
+}
