@@ -1,8 +1,17 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
+import { relayPlugin } from './server/vite-relay.ts';
 
-// The browser app (issue 3) adds the Svelte plugin and the worker settings here; for now this
-// file carries the test runner's configuration.
+// The app (index.html → src/app/main.ts, the validator in workers/validator.worker.ts), the
+// signaling relay inside `vite` / `vite preview` (server/vite-relay.ts), and the test runner.
 export default defineConfig({
+  plugins: [svelte({ configFile: false }), relayPlugin()],
+  // Relative asset paths, so a static build also opens from disk or any sub-path of a static host
+  // (tabs then meet over BroadcastChannel).
+  base: './',
+  server: { host: true, port: 5173 },
+  preview: { host: true, port: 5173 },
+  build: { target: 'es2022', outDir: 'dist', emptyOutDir: true },
   worker: { format: 'es' },
   test: {
     include: ['test/**/*.test.ts'],

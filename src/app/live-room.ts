@@ -1,0 +1,253 @@
+// The page's side of a live room: it owns the WebRTC mesh (simple-peer's browser bundle; the
+// signaling relay, or a BroadcastChannel between tabs when there is no relay) and relays bytes to
+// and from the validator worker. It decides when this tab founds the room (nobody else is there and
+// it has no chain of its own), hands its peers a `bye` as the tab closes, and keeps the latest
+// status for the view and for automation (`window.__tierbft`).
+
+import * as Comlink from 'comlink';
+import SimplePeer from 'simple-peer/simplepeer.min.js';
+import { Mesh, type PeerLike, type PeerState } from '../net/mesh.ts';
+import type { TabSnapshot } from '../net/tab-validator.ts';
+import type { ProtocolConfig } from '../protocol/types.ts';
+import type { ValidatorWorkerApi } from '../../workers/validator.worker.ts';
+import { FallbackSocket, type SignalingMode } from './browser-signaling.ts';
+import type { PortFrame } from './frames.ts';
+
+export interface LiveRoomOptions {
+  readonly room: string;
+  /** WebSocket address of the relay (default: this page's origin, path /signal). */
+  readonly relayUrl: string;
+  /** Skip the relay and meet over BroadcastChannel (tabs of this browser only). */
+  readonly forceBroadcast: boolean;
+  /** Settings of a room this tab founds (`?interval=` sets the block interval). */
+  readonly roomConfig: Partial<ProtocolConfig>;
+}
+
+export interface PeerView extends PeerState {
+  readonly validator: string | null;
+}
+
+export interface LiveStatus {
+  readonly snapshot: TabSnapshot | null;
+  readonly peers: readonly PeerView[];
+  readonly signaling: SignalingMode;
+  readonly founder: boolean;
+  readonly error: string | null;
+}
+
+/** What `window.__tierbft` gives: a frozen copy of the latest status. */
+export interface AutomationSnapshot {
+  readonly room: string;
+  readonly selfId: string;
+  readonly name: string;
+  readonly tier: string | null;
+  readonly height: number;
+  readonly headHash: string;
+  readonly peerCount: number;
+  readonly committeeSize: number;
+  readonly phase: string;
+  readonly signaling: SignalingMode;
+  readonly committedTxs: number;
+  /** The last few committed blocks, newest first (compare tabs at a common height). */
+  readonly blocks: readonly { height: number; hash: string }[];
+  readonly validators: readonly { id: string; name: string; tier: string; trust: number }[];
+}
+
+const snapshotEveryMs = 300;
+const relayTimeoutMs = 2_000;
+
+export class LiveRoom {
+  status: LiveStatus;
+  private readonly listeners = new Set<(status: LiveStatus) => void>();
+  private mesh: Mesh | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private signaling: SignalingMode = 'connecting';
+  private founder = false;
+
+  private constructor(
+    readonly options: LiveRoomOptions,
+    private readonly api: Comlink.Remote<ValidatorWorkerApi>,
+    private readonly port: MessagePort,
+    readonly selfId: string,
+  ) {
+    this.status = {
+      snapshot: null,
+      peers: [],
+      signaling: 'connecting',
+      founder: false,
+      error: null,
+    };
+  }
+
+  static async start(options: LiveRoomOptions): Promise<LiveRoom> {
+    const worker = new Worker(new URL('../../workers/validator.worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'validator',
+    });
+    const api = Comlink.wrap<ValidatorWorkerApi>(worker);
+    const channel = new MessageChannel();
+    const slot = await tabSlot(options.room);
+    const opened = await api.open(
+      Comlink.transfer(
+        { room: options.room, slot, framePort: channel.port2, roomConfig: options.roomConfig },
+        [channel.port2],
+      ),
+    );
+    const live = new LiveRoom(options, api, channel.port1, opened.id);
+    live.run(opened.hasChain);
+    return live;
+  }
+
+  onChange(listener: (status: LiveStatus) => void): () => void {
+    this.listeners.add(listener);
+    listener(this.status);
+    return () => this.listeners.delete(listener);
+  }
+
+  async payBill(billId: string): Promise<string | null> {
+    const r = await this.api.payBill(billId);
+    void this.refresh();
+    return r.ok ? null : r.error;
+  }
+
+  setTraffic(on: boolean, perSecond?: number): void {
+    void this.api.setTraffic(on, perSecond);
+  }
+
+  automation(): AutomationSnapshot {
+    const s = this.status.snapshot;
+    return Object.freeze({
+      room: this.options.room,
+      selfId: this.selfId,
+      name: s?.name ?? '',
+      tier: s?.tier ?? null,
+      height: s?.height ?? 0,
+      headHash: s?.headHash ?? '',
+      peerCount: this.status.peers.filter((p) => p.state === 'open').length,
+      committeeSize: s?.committee.length ?? 0,
+      phase: s?.phase ?? 'starting',
+      signaling: this.status.signaling,
+      committedTxs: s?.stats.committedTxs ?? 0,
+      blocks: (s?.lastBlocks ?? []).map((b) => ({ height: b.height, hash: b.hash })),
+      validators: (s?.validators ?? []).map((v) => ({ ...v })),
+    });
+  }
+
+  private run(hasChain: boolean): void {
+    const peerId = `t-${this.selfId.slice(0, 12)}-${Math.random().toString(36).slice(2, 8)}`;
+    const port = this.port;
+    const mesh = new Mesh(
+      {
+        url: this.options.relayUrl,
+        room: this.options.room,
+        peerId,
+        maxFrameBytes: 1024 * 1024,
+        createSocket: (url) =>
+          new FallbackSocket(url, {
+            forceBroadcast: this.options.forceBroadcast,
+            timeoutMs: relayTimeoutMs,
+            onMode: (mode) => {
+              this.signaling = mode;
+              this.publish();
+            },
+          }),
+        createPeer: (initiator) =>
+          new SimplePeer({ initiator, config: { iceServers: [] } }) as unknown as PeerLike,
+      },
+      {
+        open: (peer) => port.postMessage({ k: 'open', peer } satisfies PortFrame),
+        close: (peer, reason) => {
+          console.info(`tierbft: link to ${peer} closed: ${reason}`);
+          port.postMessage({ k: 'close', peer } satisfies PortFrame);
+        },
+        data: (peer, data) => {
+          // simple-peer hands out Buffers that may view a larger buffer: copy out exactly the frame.
+          const bytes = new Uint8Array(data.byteLength);
+          bytes.set(data);
+          port.postMessage({ k: 'data', peer, bytes } satisfies PortFrame, [bytes.buffer]);
+        },
+        refused: (reason) => {
+          this.status = { ...this.status, error: `signaling refused: ${reason}` };
+          this.publish();
+        },
+        left: (peer, deliberate) => {
+          if (deliberate) port.postMessage({ k: 'left', peer } satisfies PortFrame);
+        },
+        joined: (peers) => {
+          // Nobody here and no chain of our own: this tab founds the room.
+          if (peers.length === 0 && !hasChain && !this.status.snapshot?.height) {
+            this.founder = true;
+            void this.api.create();
+          }
+        },
+      },
+    );
+    this.mesh = mesh;
+    port.onmessage = (event: MessageEvent<PortFrame>) => {
+      const f = event.data;
+      if (f.k === 'send') mesh.send(f.peer, f.bytes);
+      else if (f.k === 'disconnect') mesh.disconnect(f.peer, f.reason);
+    };
+    void this.api.start(peerId).then(() => mesh.start());
+    this.timer = setInterval(() => void this.refresh(), snapshotEveryMs);
+    // A closing tab says it leaves; its peers submit its deposited leave unless it comes back.
+    addEventListener('pagehide', () => this.goodbye());
+  }
+
+  /**
+   * Tells the signaling service this tab leaves on purpose; peers then submit the signed leave it
+   * deposited with them, unless it comes back within a few seconds (a reload).
+   */
+  private goodbye(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.mesh?.stop();
+  }
+
+  private async refresh(): Promise<void> {
+    const snapshot = await this.api.snapshot();
+    const validatorOf = new Map(snapshot?.peerValidators ?? []);
+    const peers = (this.mesh?.peerStates() ?? []).map((p) => ({
+      ...p,
+      validator: validatorOf.get(p.peerId) ?? null,
+    }));
+    this.status = {
+      ...this.status,
+      snapshot,
+      peers,
+      signaling: this.signaling,
+      founder: this.founder,
+    };
+    this.publish();
+  }
+
+  private publish(): void {
+    for (const listener of this.listeners) listener(this.status);
+  }
+}
+
+/**
+ * Which validator of this browser this tab is: kept in sessionStorage, which survives a reload
+ * but is the tab's own. A duplicated tab copies it, so the slot is also held with a Web Lock where
+ * the browser has them (secure contexts): a slot already held gets a new one.
+ */
+async function tabSlot(room: string): Promise<string> {
+  const key = `tierbft/slot/${room}`;
+  const fresh = () => crypto.getRandomValues(new Uint32Array(2)).join('-');
+  let slot = sessionStorage.getItem(key) ?? fresh();
+  const locks = (navigator as Navigator & { locks?: LockManager }).locks;
+  if (locks) {
+    for (;;) {
+      const held = await new Promise<boolean>((resolve) => {
+        void locks.request(`${key}/${slot}`, { ifAvailable: true }, (lock) => {
+          resolve(lock !== null);
+          // Held for the tab's lifetime.
+          return lock ? new Promise<void>(() => {}) : undefined;
+        });
+      });
+      if (held) break;
+      slot = fresh();
+    }
+  }
+  sessionStorage.setItem(key, slot);
+  return slot;
+}

@@ -1,0 +1,175 @@
+// Live rooms in a real Chromium: tabs of one browser meeting over BroadcastChannel with no relay,
+// separate browser processes (like laptops) meeting through the relay of `npm start`, a tab that
+// closes, a tab that reloads, and a headless Node validator joining a room of tabs.
+
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import {
+  agreeOnACommonBlock,
+  buildApp,
+  findChromium,
+  launch,
+  noConflict,
+  recordLogs,
+  serveStatic,
+  serveWithRelay,
+  stateOf,
+  waitFor,
+} from './browser.ts';
+
+const executable = findChromium();
+const suite = executable ? describe : describe.skip;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+/** Opens `count` pages: the first founds the room, the others join once it runs. */
+async function openRoom(newPage: () => Promise<Page>, url: string, count: number): Promise<Page[]> {
+  const first = recordLogs(await newPage(), 'tab0');
+  await first.goto(url);
+  await waitFor([first], 'the first tab to found the room', ([s]) => s!.tier === 'core');
+  const pages = [first];
+  for (let i = 1; i < count; i++) {
+    const page = recordLogs(await newPage(), `tab${i}`);
+    await page.goto(url);
+    pages.push(page);
+  }
+  return pages;
+}
+
+const formed = (count: number) => (states: { peerCount: number; tier: string | null }[]) =>
+  states.every((s) => s.peerCount === count - 1 && s.tier !== null);
+
+suite('live rooms in a real browser', () => {
+  let root = '';
+  beforeAll(async () => {
+    root = await buildApp();
+  }, 120_000);
+
+  it('(a) four tabs of one browser form a network over BroadcastChannel with no relay, (c) one closes, (d) one reloads', async () => {
+    const site = await serveStatic(root);
+    cleanups.push(() => site.close());
+    const browser = await launch(executable!);
+    cleanups.push(() => browser.close());
+    const context = await browser.newContext();
+    const url = `${site.url}/?room=tabs-room&interval=400`;
+    const pages = await openRoom(() => context.newPage(), url, 4);
+
+    // (a) The tabs find each other without a relay, register, commit payments and agree.
+    let states = await waitFor(pages, 'four registered tabs connected to each other', formed(4));
+    expect(states.map((s) => s.signaling)).toEqual(Array(4).fill('broadcast-channel'));
+    expect(new Set(states.map((s) => s.selfId)).size).toBe(4);
+    const startTxs = Math.max(...states.map((s) => s.committedTxs));
+    states = await waitFor(
+      pages,
+      'payments committed and a common block',
+      (ss) => ss.every((s) => s.committedTxs >= startTxs + 5) && agreeOnACommonBlock(ss),
+    );
+    expect(noConflict(states)).toBe(true);
+    expect(await pages[1]!.getByTestId('room').textContent()).toBe('tabs-room');
+    // The status view shows what window.__tierbft says.
+    const shown = await pages[1]!.getByTestId('self-id').textContent();
+    expect(shown).toBe(states[1]!.selfId);
+
+    // (c) A tab closes; the others keep committing and stay in agreement. It handed them a signed
+    // leave as it went, which they submit when it does not come back: it leaves the registry.
+    const closing = pages.pop()!;
+    const closingId = (await stateOf(closing))!.selfId;
+    await closing.close({ runBeforeUnload: true });
+    const before = await waitFor(pages, 'the others to see it gone', (ss) =>
+      ss.every((s) => s.peerCount === 2),
+    );
+    const height = Math.max(...before.map((s) => s.height));
+    const txs = Math.max(...before.map((s) => s.committedTxs));
+    states = await waitFor(
+      pages,
+      'three tabs committing on',
+      (ss) =>
+        ss.every((s) => s.height >= height + 10 && s.committedTxs >= txs + 3) &&
+        agreeOnACommonBlock(ss),
+      90_000,
+    );
+    expect(noConflict(states)).toBe(true);
+    states = await waitFor(pages, 'the closed tab to leave the registry', (ss) =>
+      ss.every((s) => s.validators.length === 3 && !s.validators.some((v) => v.id === closingId)),
+    );
+
+    // (d) A tab reloads: the same validator comes back, catches up and reaches the same blocks.
+    const reloaded = pages[2]!;
+    const id = (await stateOf(reloaded))!.selfId;
+    const heightBefore = (await stateOf(reloaded))!.height;
+    await reloaded.reload();
+    states = await waitFor(
+      pages,
+      'the reloaded tab back as itself, in agreement',
+      (ss) =>
+        ss[2]!.selfId === id &&
+        ss[2]!.height > heightBefore + 3 &&
+        ss.every((s) => s.peerCount === 2) &&
+        agreeOnACommonBlock(ss),
+      90_000,
+    );
+    expect(noConflict(states)).toBe(true);
+    // A reload is not a leave: it comes back within the grace period and keeps its place.
+    const after = states[0]!.height;
+    states = await waitFor(pages, 'a few more heights', (ss) =>
+      ss.every((s) => s.height > after + 15),
+    );
+    expect(states.every((s) => s.validators.some((v) => v.id === id))).toBe(true);
+    expect(states[2]!.tier).not.toBeNull();
+  }, 240_000);
+
+  it('(b) four browser processes form a network through the relay, (e) a headless validator joins', async () => {
+    const app = await serveWithRelay(root);
+    cleanups.push(() => app.close());
+    const browsers: Browser[] = [];
+    const newPage = async () => {
+      const browser = await launch(executable!);
+      browsers.push(browser);
+      cleanups.push(() => browser.close());
+      return browser.newPage();
+    };
+    const pages = await openRoom(newPage, `${app.url}/?room=laptops&interval=400`, 4);
+    let states = await waitFor(pages, 'four browsers connected through the relay', formed(4));
+    expect(states.map((s) => s.signaling)).toEqual(Array(4).fill('relay'));
+    const startTxs = Math.max(...states.map((s) => s.committedTxs));
+    states = await waitFor(
+      pages,
+      'payments committed and a common block',
+      (ss) => ss.every((s) => s.committedTxs >= startTxs + 5) && agreeOnACommonBlock(ss),
+    );
+    expect(noConflict(states)).toBe(true);
+
+    // (e) `npm run validator` joins the room of tabs over real WebRTC and follows the chain.
+    const target = Math.max(...states.map((s) => s.height)) + 8;
+    const bot = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'server/validator.ts',
+        '--room',
+        'laptops',
+        '--url',
+        app.url,
+        '--until-height',
+        String(target),
+        '--timeout',
+        '90000',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    bot.stdout.on('data', (d) => (output += d));
+    bot.stderr.on('data', (d) => (output += d));
+    const code = await new Promise<number | null>((resolve) => bot.on('exit', resolve));
+    expect(code, output).toBe(0);
+    states = await waitFor(pages, 'the bot in every tab’s registry', (ss) =>
+      ss.every((s) => s.validators.length === 5),
+    );
+    expect(noConflict(states)).toBe(true);
+  }, 240_000);
+});

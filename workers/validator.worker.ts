@@ -1,0 +1,90 @@
+// The tab's validator, in a Web Worker: the replica, the ledger, the mempool and every signature
+// check live here, off the page's thread. The page keeps the WebRTC data channels (workers have no
+// RTCPeerConnection) and relays their bytes over a MessagePort, transferring each frame's buffer;
+// everything else (start, snapshots for the status view, hand payments) is a comlink call.
+
+import * as Comlink from 'comlink';
+import { IdbStorage } from '../src/app/storage.ts';
+import type { ProtocolConfig } from '../src/protocol/types.ts';
+import { TabValidator, type TabSnapshot } from '../src/net/tab-validator.ts';
+import type { PortFrame } from '../src/app/frames.ts';
+
+let tab: TabValidator | null = null;
+let port: MessagePort | null = null;
+
+function post(frame: PortFrame, transfer: Transferable[] = []): void {
+  port?.postMessage(frame, transfer);
+}
+
+const api = {
+  /** Loads (or makes) this tab's validator for the room; frames flow over `framePort`. */
+  async open(options: {
+    room: string;
+    slot: string;
+    framePort: MessagePort;
+    roomConfig?: Partial<ProtocolConfig>;
+  }): Promise<{ id: string; name: string; hasChain: boolean }> {
+    if (tab) throw new Error('the validator is already open');
+    port = options.framePort;
+    const storage = await IdbStorage.open();
+    tab = await TabValidator.open({
+      room: options.room,
+      slot: options.slot,
+      storage,
+      clock: {
+        now: () => performance.now(),
+        setTimeout: (f, ms) => setTimeout(f, ms),
+        clearTimeout: (h) => clearTimeout(h as number),
+      },
+      transport: {
+        send(peer, bytes) {
+          // A fresh buffer per frame (cborg allocates one): hand it over instead of copying.
+          const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+          const copy = whole ? bytes : bytes.slice();
+          post({ k: 'send', peer, bytes: copy }, [copy.buffer as ArrayBuffer]);
+          return true;
+        },
+        disconnect(peer, reason) {
+          post({ k: 'disconnect', peer, reason });
+        },
+      },
+      ...(options.roomConfig ? { roomConfig: options.roomConfig } : {}),
+    });
+    port.onmessage = (event: MessageEvent<PortFrame>) => onFrame(event.data);
+    return { id: tab.id, name: tab.name, hasChain: tab.hasChain };
+  },
+  start(peerId: string): void {
+    tab?.start(peerId);
+  },
+  create(): void {
+    tab?.create();
+  },
+  snapshot(): TabSnapshot | null {
+    return tab?.snapshot() ?? null;
+  },
+  payBill(billId: string) {
+    return tab?.payBill(billId) ?? { ok: false as const, error: 'not open' };
+  },
+  setTraffic(on: boolean, perSecond?: number): void {
+    tab?.setTraffic(on, perSecond);
+  },
+};
+
+export type ValidatorWorkerApi = typeof api;
+
+/** Frames from the page: never trusted (a peer sent them); the host drops what is malformed. */
+function onFrame(frame: PortFrame): void {
+  if (!tab || typeof frame !== 'object' || frame === null) return;
+  try {
+    if (frame.k === 'data' && frame.bytes instanceof Uint8Array)
+      tab.peerData(frame.peer, frame.bytes);
+    else if (frame.k === 'open') tab.peerOpened(frame.peer);
+    else if (frame.k === 'close') tab.peerClosed(frame.peer);
+    else if (frame.k === 'left') tab.peerLeftRoom(frame.peer);
+  } catch (error) {
+    // Nothing a peer sends may stop the validator; a throw here is our bug, so say so loudly.
+    console.error('validator worker: frame handling failed', error);
+  }
+}
+
+Comlink.expose(api);
