@@ -3,13 +3,12 @@
 // prints the addresses and a QR code to open it from other devices. Input is checked before any
 // work, so a bad PORT costs nothing.
 
+import { runCommand, UsageError } from './cli.ts';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { addressBanner, startAppServer } from './serve.ts';
-
-class UsageError extends Error {}
 
 const usage = `usage: npm start [-- --help]
   Builds the app if needed, then serves it and the signaling relay on one port.
@@ -74,21 +73,7 @@ function staleReason(root: string): string | null {
   return null;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  let options;
-  try {
-    options = parseStartInput(argv, process.env);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`start: ${error.message} (see --help)\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (options === 'help') {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
+async function main(options: StartOptions): Promise<number> {
   const reason = staleReason(projectRoot);
   if (reason) {
     process.stdout.write(`start: building the app (${reason})\n`);
@@ -132,10 +117,4 @@ async function main(argv: readonly string[]): Promise<number> {
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`start: ${(error as Error).stack ?? String(error)}\n`);
-    process.exit(1);
-  },
-);
+runCommand('start', usage, () => parseStartInput(process.argv.slice(2), process.env), main);

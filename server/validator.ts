@@ -3,6 +3,7 @@
 // benchmarks, and to fill a classroom network with bots. With --create the first bot creates the
 // room's genesis; otherwise they fetch it from the peers already there and register.
 
+import { runCommand, UsageError } from './cli.ts';
 import { parseArgs } from 'node:util';
 import { encodeCanonical, sha256Bytes, toHex } from '../src/crypto/encoding.ts';
 import { generateKeyPair } from '../src/crypto/keys.ts';
@@ -10,8 +11,6 @@ import { faultModes, wrapReplica, type FaultMode } from '../src/faults/index.ts'
 import { RoomNode } from '../src/net/room-node.ts';
 import { nodeClock, nodeTransports } from './node-transports.ts';
 import { createRoomGenesis } from '../src/protocol/genesis.ts';
-
-class UsageError extends Error {}
 
 const usage = `usage: npm run validator -- --room NAME --url http://host:port [flags]
   --room NAME          room to join (lowercase letters, digits, dashes)
@@ -108,7 +107,6 @@ export function startBots(o: ValidatorCliOptions): RoomNode[] {
       o.create && i === 0
         ? createRoomGenesis({
             chainId: toHex(sha256Bytes(encodeCanonical(['tierbft/room/v1', o.room, id]))),
-            citySeed: Number.parseInt(id.slice(0, 8), 16),
             households: 12,
             creator: { id, name },
           })
@@ -151,21 +149,7 @@ function status(nodes: readonly RoomNode[]): string {
     .join(' · ');
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  let options;
-  try {
-    options = parseValidatorArgs(argv);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`validator: ${error.message} (see --help)\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (options === 'help') {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
+async function main(options: ValidatorCliOptions): Promise<number> {
   const o = options;
   const nodes = startBots(o);
   process.stdout.write(
@@ -193,10 +177,4 @@ async function main(argv: readonly string[]): Promise<number> {
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`validator: ${(error as Error).stack ?? String(error)}\n`);
-    process.exit(1);
-  },
-);
+runCommand('validator', usage, () => parseValidatorArgs(process.argv.slice(2)), main);

@@ -5,6 +5,10 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { nodeTransports } from '../../server/node-transports.ts';
+import type { AutomationSnapshot } from '../../src/app/live-room.ts';
+import { Mesh } from '../../src/net/mesh.ts';
+import { until } from '../net/helpers.ts';
 import {
   agreeOnACommonBlock,
   buildApp,
@@ -40,8 +44,39 @@ async function openRoom(newPage: () => Promise<Page>, url: string, count: number
   return pages;
 }
 
-const formed = (count: number) => (states: { peerCount: number; tier: string | null }[]) =>
-  states.every((s) => s.peerCount === count - 1 && s.tier !== null);
+/** Waits until the tabs are all connected and registered, then for payments and a common block. */
+async function formsAndCommits(
+  pages: readonly Page[],
+  signaling: string,
+): Promise<AutomationSnapshot[]> {
+  const n = pages.length;
+  let states = await waitFor(pages, `${n} registered tabs connected to each other`, (ss) =>
+    ss.every((s) => s.peerCount === n - 1 && s.tier !== null),
+  );
+  expect(states.map((s) => s.signaling)).toEqual(Array(n).fill(signaling));
+  expect(new Set(states.map((s) => s.selfId)).size).toBe(n);
+  const startTxs = Math.max(...states.map((s) => s.committedTxs));
+  states = await waitFor(
+    pages,
+    'payments committed and a common block',
+    (ss) => ss.every((s) => s.committedTxs >= startTxs + 5) && agreeOnACommonBlock(ss),
+  );
+  expect(noConflict(states)).toBe(true);
+  return states;
+}
+
+/** Pays one of this tab's bills by hand and waits for it to be committed. */
+async function payByHand(page: Page): Promise<void> {
+  // Traffic off, so this tab's households do not pay their bills on their own meanwhile.
+  await page.getByTestId('traffic').uncheck();
+  const row = page.locator('tr[data-bill]', { has: page.getByTestId('pay') }).first();
+  await row.waitFor({ timeout: 60_000 });
+  const bill = await row.getAttribute('data-bill');
+  await row.getByTestId('pay').click();
+  const state = page.locator(`tr[data-bill="${bill}"] [data-testid="bill-state"]`);
+  await state.filter({ hasText: /committed|settled/ }).waitFor({ timeout: 60_000 });
+  await page.getByTestId('traffic').check();
+}
 
 suite('live rooms in a real browser', () => {
   let root = '';
@@ -59,16 +94,8 @@ suite('live rooms in a real browser', () => {
     const pages = await openRoom(() => context.newPage(), url, 4);
 
     // (a) The tabs find each other without a relay, register, commit payments and agree.
-    let states = await waitFor(pages, 'four registered tabs connected to each other', formed(4));
-    expect(states.map((s) => s.signaling)).toEqual(Array(4).fill('broadcast-channel'));
-    expect(new Set(states.map((s) => s.selfId)).size).toBe(4);
-    const startTxs = Math.max(...states.map((s) => s.committedTxs));
-    states = await waitFor(
-      pages,
-      'payments committed and a common block',
-      (ss) => ss.every((s) => s.committedTxs >= startTxs + 5) && agreeOnACommonBlock(ss),
-    );
-    expect(noConflict(states)).toBe(true);
+    let states = await formsAndCommits(pages, 'broadcast-channel');
+    await payByHand(pages[1]!);
     expect(await pages[1]!.getByTestId('room').textContent()).toBe('tabs-room');
     // The status view shows what window.__tierbft says.
     const shown = await pages[1]!.getByTestId('self-id').textContent();
@@ -133,15 +160,20 @@ suite('live rooms in a real browser', () => {
       return browser.newPage();
     };
     const pages = await openRoom(newPage, `${app.url}/?room=laptops&interval=400`, 4);
-    let states = await waitFor(pages, 'four browsers connected through the relay', formed(4));
-    expect(states.map((s) => s.signaling)).toEqual(Array(4).fill('relay'));
-    const startTxs = Math.max(...states.map((s) => s.committedTxs));
+    let states = await formsAndCommits(pages, 'relay');
+
+    // A hostile peer joins the room and sends garbage and an oversized frame to every tab: each
+    // tab disconnects it, and the room commits on.
+    const rogue = await hostilePeer(app.url, 'laptops');
+    cleanups.push(async () => rogue.stop());
+    await until('the hostile peer to be thrown out by every tab', () => rogue.closedBy() >= 4);
+    rogue.stop();
+    const h = Math.max(...states.map((s) => s.height));
     states = await waitFor(
       pages,
-      'payments committed and a common block',
-      (ss) => ss.every((s) => s.committedTxs >= startTxs + 5) && agreeOnACommonBlock(ss),
+      'the room committing after the attack',
+      (ss) => ss.every((s) => s.height > h + 5 && s.peerCount === 3) && agreeOnACommonBlock(ss),
     );
-    expect(noConflict(states)).toBe(true);
 
     // (e) `npm run validator` joins the room of tabs over real WebRTC and follows the chain.
     const target = Math.max(...states.map((s) => s.height)) + 8;
@@ -173,3 +205,30 @@ suite('live rooms in a real browser', () => {
     expect(noConflict(states)).toBe(true);
   }, 240_000);
 });
+
+/** A peer that joins a room through the relay and sends every tab it meets junk. */
+async function hostilePeer(httpUrl: string, room: string) {
+  const closedBy = new Set<string>();
+  const mesh: Mesh = new Mesh(
+    {
+      url: `${httpUrl.replace('http', 'ws')}/signal`,
+      room,
+      peerId: `rogue-${Date.now().toString(36)}`,
+      maxFrameBytes: 1024 * 1024,
+      ...nodeTransports,
+    },
+    {
+      open: (peer) => {
+        // Not even CBOR, and no hello first.
+        mesh.send(peer, new Uint8Array([0xff, 0x00, 0x13, 0x37]));
+      },
+      data: () => {},
+      close: (peer, reason) => {
+        if (!reason.startsWith('timed out')) closedBy.add(peer);
+      },
+      refused: () => {},
+    },
+  );
+  mesh.start();
+  return { stop: () => mesh.stop(), closedBy: () => closedBy.size };
+}
