@@ -8,6 +8,8 @@ import { IdbStorage } from '../src/app/storage.ts';
 import type { ProtocolConfig } from '../src/protocol/types.ts';
 import { TabValidator, type TabSnapshot } from '../src/net/tab-validator.ts';
 import type { PortFrame } from '../src/app/frames.ts';
+import type { Observation } from '../src/views/model.ts';
+import type { FaultMode } from '../src/faults/index.ts';
 
 let tab: TabValidator | null = null;
 let port: MessagePort | null = null;
@@ -62,8 +64,15 @@ const api = {
   snapshot(): TabSnapshot | null {
     return tab?.snapshot() ?? null;
   },
+  /** Events and messages since the last call, for the views. */
+  observations(): Observation[] {
+    return tab?.drainObservations() ?? [];
+  },
   payBill(billId: string) {
     return tab?.payBill(billId) ?? { ok: false as const, error: 'not open' };
+  },
+  setFault(mode: FaultMode) {
+    return tab?.setFault(mode) ?? { ok: false as const, error: 'not open' };
   },
   setTraffic(on: boolean, perSecond?: number): void {
     tab?.setTraffic(on, perSecond);

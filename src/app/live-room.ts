@@ -12,6 +12,8 @@ import type { ProtocolConfig } from '../protocol/types.ts';
 import type { ValidatorWorkerApi } from '../../workers/validator.worker.ts';
 import { FallbackSocket, type SignalingMode } from './browser-signaling.ts';
 import type { PortFrame } from './frames.ts';
+import type { FaultMode } from '../faults/index.ts';
+import { ViewModel, type NetworkView } from '../views/model.ts';
 
 export interface LiveRoomOptions {
   readonly room: string;
@@ -33,6 +35,8 @@ export interface LiveStatus {
   readonly signaling: SignalingMode;
   readonly founder: boolean;
   readonly error: string | null;
+  /** What the views draw, as this tab sees the network. */
+  readonly view: NetworkView;
 }
 
 /** What `window.__tierbft` gives: a frozen copy of the latest status. */
@@ -63,6 +67,7 @@ export class LiveRoom {
   private timer: ReturnType<typeof setInterval> | null = null;
   private signaling: SignalingMode = 'connecting';
   private founder = false;
+  private readonly model = new ViewModel();
 
   private constructor(
     readonly options: LiveRoomOptions,
@@ -76,6 +81,7 @@ export class LiveRoom {
       signaling: 'connecting',
       founder: false,
       error: null,
+      view: this.model.view(),
     };
   }
 
@@ -106,6 +112,12 @@ export class LiveRoom {
 
   async payBill(billId: string): Promise<string | null> {
     const r = await this.api.payBill(billId);
+    void this.refresh();
+    return r.ok ? null : r.error;
+  }
+
+  async setFault(mode: FaultMode): Promise<string | null> {
+    const r = await this.api.setFault(mode);
     void this.refresh();
     return r.ok ? null : r.error;
   }
@@ -204,7 +216,22 @@ export class LiveRoom {
   }
 
   private async refresh(): Promise<void> {
-    const snapshot = await this.api.snapshot();
+    const [snapshot, observations] = await Promise.all([
+      this.api.snapshot(),
+      this.api.observations(),
+    ]);
+    for (const o of observations) this.model.observe(o);
+    if (snapshot?.phase === 'running') {
+      this.model.observe({
+        kind: 'validators',
+        at: this.model.view().now,
+        validators: snapshot.validators.map((v) => ({
+          ...v,
+          fault: v.id === this.selfId && snapshot.fault !== 'none' ? snapshot.fault : null,
+          primary: v.id === snapshot.primary,
+        })),
+      });
+    }
     const validatorOf = new Map(snapshot?.peerValidators ?? []);
     const peers = (this.mesh?.peerStates() ?? []).map((p) => ({
       ...p,
@@ -216,6 +243,7 @@ export class LiveRoom {
       peers,
       signaling: this.signaling,
       founder: this.founder,
+      view: this.model.view(),
     };
     this.publish();
   }

@@ -32,6 +32,7 @@ export interface RoomValidatorOptions {
   /** Committed blocks kept from an earlier session on `genesis` (checked again on start). */
   readonly restore?: readonly CommittedBlock[];
   readonly onEvent?: (event: ReplicaEvent) => void;
+  readonly onMessage?: HostOptions['onMessage'];
   /** A fault wrapper for a misbehaving bot (see src/faults). */
   readonly wrap?: HostOptions['wrap'];
   /** Told once the node runs on a genesis (its hash names the chain). */
@@ -121,6 +122,7 @@ export class RoomValidator {
       clock: options.clock,
       restore,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.onMessage ? { onMessage: options.onMessage } : {}),
       ...(options.wrap ? { wrap: options.wrap } : {}),
     });
     this.host = host;

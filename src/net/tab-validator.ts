@@ -22,7 +22,15 @@ import type {
   ReplicaEvent,
   Tier,
 } from '../protocol/types.ts';
+import { heightViewOf } from '../views/observe.ts';
+import type { Observation } from '../views/model.ts';
 import { validatorName } from './names.ts';
+import { HonestNode, faultModes, wrapReplica, type FaultMode } from '../faults/index.ts';
+
+/** What a tab can switch its validator to (twins needs two copies; crash is closing the tab). */
+export const liveFaultModes: readonly FaultMode[] = faultModes.filter(
+  (m) => m !== 'twins' && m !== 'crash',
+);
 import { RoomValidator } from './room-node.ts';
 import { CityTraffic } from './traffic.ts';
 import type { HostClock, Transport, ValidatorHost } from './validator-host.ts';
@@ -132,6 +140,8 @@ export interface TabSnapshot {
     readonly pureJsChecks: number;
   };
   readonly resumed: boolean;
+  /** The behaviour injected into this tab's validator ('none' when honest). */
+  readonly fault: FaultMode;
 }
 
 export interface TabValidatorOptions {
@@ -147,12 +157,15 @@ export interface TabValidatorOptions {
 }
 
 const lastBlocksShown = 8;
+/** Observations kept for the views between two snapshots. */
+const maxObservations = 4_000;
 const billsShown = 24;
 
 export class TabValidator {
   private validator: RoomValidator | null = null;
   private traffic: CityTraffic | null = null;
   private trafficOn = true;
+  private fault: FaultMode = 'none';
   private perSecond = 1;
   private trafficTimer: unknown = null;
   private trafficCredit = 0;
@@ -163,6 +176,8 @@ export class TabValidator {
   /** Our own payments: tx id → bill, and what became of each bill. */
   private readonly paymentOfTx = new Map<string, string>();
   private readonly billState = new Map<string, { state: BillState; reason: string | null }>();
+  private observations: Observation[] = [];
+  private nextMessageId = 1;
 
   private constructor(
     private readonly options: TabValidatorOptions,
@@ -221,6 +236,20 @@ export class TabValidator {
       clock: this.options.clock,
       ...(genesis ? { genesis, restore } : {}),
       onEvent: (event) => this.onEvent(event),
+      onMessage: (stage, peer, message) => {
+        const hv = heightViewOf(message);
+        const self = this.id;
+        this.observe({
+          kind: 'message',
+          at: this.options.clock.now(),
+          stage,
+          id: this.nextMessageId++,
+          from: stage === 'deliver' ? peer : self,
+          to: stage === 'deliver' ? self : peer,
+          type: message.type,
+          ...(hv ?? {}),
+        });
+      },
       onStarted: (_host, _hash, g) => this.onStarted(g, genesis === undefined),
     });
     this.validator.start(this.options.transport);
@@ -256,6 +285,27 @@ export class TabValidator {
     this.validator?.peerLeftRoom(peer);
   }
 
+  /** Makes this tab's validator misbehave (or behave again), live. */
+  setFault(mode: FaultMode): { ok: true } | { ok: false; error: string } {
+    if (!liveFaultModes.includes(mode)) return { ok: false, error: `unknown behaviour '${mode}'` };
+    const host = this.host;
+    if (!host) return { ok: false, error: 'not running yet' };
+    const keys = this.keys;
+    host.setNode((replica) =>
+      mode === 'none'
+        ? new HonestNode(replica)
+        : wrapReplica(mode, replica, {
+            keys,
+            chainId: replica.chain.chainId,
+            delayMs: 1_500,
+            cabal: [keys],
+            pickHalf: (ids) => new Set([...ids].sort().filter((_, k) => k % 2 === 0)),
+          }),
+    );
+    this.fault = mode;
+    return { ok: true };
+  }
+
   setTraffic(on: boolean, perSecond?: number): void {
     this.trafficOn = on;
     if (perSecond !== undefined && Number.isFinite(perSecond))
@@ -284,6 +334,7 @@ export class TabValidator {
       selfId: this.id,
       name: this.name,
       resumed: this.hasChain,
+      fault: this.fault,
       traffic: { on: this.trafficOn, perSecond: this.perSecond, available: this.traffic !== null },
     };
     const stats = {
@@ -478,7 +529,20 @@ export class TabValidator {
           this.billState.set(event.billId, { state: 'settled', reason: null });
         break;
     }
+    this.observe({ kind: 'event', at: this.options.clock.now(), validator: this.id, event });
     this.options.onEvent?.(event);
+  }
+
+  private observe(o: Observation): void {
+    this.observations.push(o);
+    if (this.observations.length > maxObservations) this.observations.splice(0, 1_000);
+  }
+
+  /** What happened since the last call, for the views (sent and received here, and events). */
+  drainObservations(): Observation[] {
+    const out = this.observations;
+    this.observations = [];
+    return out;
   }
 
   /** Appends newly committed blocks to storage, one write at a time. */

@@ -67,6 +67,12 @@ export interface HostOptions {
   readonly wrap?: (replica: Replica) => Node;
   /** Committed blocks from an earlier session on this genesis, re-verified before use. */
   readonly restore?: readonly CommittedBlock[];
+  /** Told of every protocol message this host sends (or its fault rule drops) and receives. */
+  readonly onMessage?: (
+    stage: 'send' | 'deliver' | 'dropped',
+    peer: ValidatorId,
+    message: Message,
+  ) => void;
   /** How long after a deliberate leave its deposited `bye` is submitted (default 5 s). */
   readonly leaveGraceMs?: number;
 }
@@ -87,7 +93,7 @@ function helloBytes(room: string, fromPeer: string, toPeer: string, validator: s
 export class ValidatorHost {
   readonly replica: Replica;
   /** What the host drives: the replica itself, or a fault wrapper around it. */
-  readonly node: Node;
+  node: Node;
   readonly verifier = new SignatureVerifier();
   readonly stats: HostStats = {
     framesIn: 0,
@@ -128,6 +134,14 @@ export class ValidatorHost {
 
   get id(): ValidatorId {
     return this.replica.id;
+  }
+
+  /**
+   * Switches what drives this host's replica, live: the honest replica, or a fault wrapper around
+   * the same replica (a misbehaving tab, for a lesson). Takes effect from the next input.
+   */
+  setNode(make: (replica: Replica) => Node): void {
+    this.node = make(this.replica);
   }
 
   /** Peer id → validator, for every peer whose identity has been proven. */
@@ -273,6 +287,7 @@ export class ValidatorHost {
     if (!message.ok) return this.reject(peerId, message.reason);
     const m = message.message;
     if (frame.t === 'bye') return this.onBye(peerId, from, m);
+    this.options.onMessage?.('deliver', from, m);
     this.step(async () => {
       await this.verifier.preverify(signedItemsOf(this.options.genesis.ledger.chainId, m));
       this.apply(
@@ -365,6 +380,7 @@ export class ValidatorHost {
       if (!peer) continue;
       const frame = { t: 'msg', m: encodeMessage(envelope.message) };
       const rule = this.node.linkRule?.(envelope.to);
+      this.options.onMessage?.(rule?.drop ? 'dropped' : 'send', envelope.to, envelope.message);
       if (rule?.drop) continue;
       if (rule && rule.extraDelayMs > 0)
         this.options.clock.setTimeout(() => this.sendFrame(peer, frame), rule.extraDelayMs);

@@ -149,7 +149,7 @@ suite('live rooms in a real browser', () => {
     expect(states[2]!.tier).not.toBeNull();
   }, 240_000);
 
-  it('(b) four browser processes form a network through the relay, (e) a headless validator joins', async () => {
+  it('(b) four browser processes form a network through the relay, (e) a headless validator joins, then an equivocator is quarantined', async () => {
     const app = await serveWithRelay(root);
     cleanups.push(() => app.close());
     const browsers: Browser[] = [];
@@ -202,6 +202,21 @@ suite('live rooms in a real browser', () => {
     states = await waitFor(pages, 'the bot in every tab’s registry', (ss) =>
       ss.every((s) => s.validators.length === 5),
     );
+    expect(noConflict(states)).toBe(true);
+
+    // A tab turns equivocator: every tab's tier view moves it to Quarantined, and safety holds.
+    const cheat = pages[3]!;
+    const cheatId = (await stateOf(cheat))!.selfId;
+    await cheat.getByTestId('fault').selectOption('equivocate');
+    for (const page of pages)
+      await page
+        .locator(`[data-testid="tier-node"][data-id="${cheatId}"][data-tier="quarantined"]`)
+        .waitFor({ timeout: 90_000 });
+    for (const page of pages)
+      expect(await page.getByTestId('safety').textContent()).toContain(
+        'every commit seen here agrees',
+      );
+    states = await waitFor(pages, 'agreement after the quarantine', agreeOnACommonBlock);
     expect(noConflict(states)).toBe(true);
   }, 240_000);
 });

@@ -1,0 +1,19 @@
+// The behaviours a tab can switch its validator to, in words (DESIGN.md §5). Twins needs two copies
+// of one key and crash is simply closing the tab, so neither is offered here.
+
+import type { FaultMode } from '../faults/index.ts';
+
+export const faultText = {
+  none: 'Honest: follows the protocol',
+  silent: 'Silent: receives but never sends',
+  equivocate: 'Equivocate: as primary, proposes two different blocks to two halves',
+  'wrong-digest': 'Wrong digest: votes for a block nobody proposed',
+  'invalid-proposal': 'Invalid proposal: as primary, proposes a block with a bad transaction',
+  forge: 'Forge: sends messages with forged signatures',
+  'stale-view-change': 'Stale view change: keeps asking for old views',
+  delay: 'Delay: holds every message for 1.5 s',
+  drop: 'Drop: ignores half of its peers',
+  sleeper: 'Sleeper: honest until it reaches Core, then equivocates',
+} as const satisfies Partial<Record<FaultMode, string>>;
+
+export type LiveFault = keyof typeof faultText;
