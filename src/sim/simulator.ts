@@ -3,6 +3,7 @@
 // monitor that checks agreement and the ledger invariants across all honest replicas while the
 // run goes. A run is a pure function of its configuration: same seed, same trace, byte for byte.
 
+import { heightAndView } from '../protocol/about.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { SignatureVerifier } from '../crypto/verify.ts';
 import { encodeCanonical, sha256Bytes, toHex, utf8Bytes } from '../crypto/encoding.ts';
@@ -18,13 +19,15 @@ import {
   type Genesis,
   type Message,
   type MessageCategory,
+  type MessageType,
   type ReplicaEvent,
   type ReplicaOutput,
   type Timer,
+  type TimerKind,
   type ValidatorId,
 } from '../protocol/types.ts';
 import { configErrors, protocolConfigOf, type SimConfig } from './config.ts';
-import { EventQueue } from './queue.ts';
+import { EventQueue, type Scheduled } from './queue.ts';
 import { Rng } from './rng.ts';
 
 type Work =
@@ -36,6 +39,9 @@ type Work =
   | { kind: 'restart'; endpoint: number; keepState: boolean }
   | { kind: 'join'; joiner: number }
   | { kind: 'leave'; validator: number };
+
+/** What a queued item does: deliver a message, fire a timer, submit a client transaction… */
+export type WorkKind = Work['kind'];
 
 /** One network endpoint: a validator's replica (twins are two endpoints with one key). */
 interface Endpoint {
@@ -128,12 +134,72 @@ export interface SimProgress {
   readonly target: number;
 }
 
+/**
+ * Why a message between validators did not arrive: the sender's fault wrapper withheld it, a
+ * partition or random loss ate it on the way (both decided when it is sent), or the receiver
+ * was down when it arrived.
+ */
+export type LossReason = 'withheld' | 'partition' | 'loss' | 'down';
+
+/**
+ * One step in the life of a message between two validators, for views. Every `send` of a copy
+ * that enters the network (`seq` set) ends in exactly one `deliver`, `lost` (reason `down`) or
+ * `dropped` (by `Simulation.drop`), unless the run stops first; a send the network loses at once
+ * (`lost` set on the send, `seq` null) is followed by a `lost` at the same instant. Duplicated
+ * messages are two sends with two `seq`s.
+ */
+export interface SimMessage {
+  readonly at: number;
+  readonly kind: 'send' | 'deliver' | 'lost' | 'dropped';
+  /** Queue id of this copy's delivery (`PendingItem.id`); null when lost as it was sent. */
+  readonly seq: number | null;
+  /** Validator indices (twins share theirs; joiners come after the genesis validators). */
+  readonly from: number;
+  readonly to: number;
+  readonly fromEndpoint: number;
+  readonly toEndpoint: number;
+  readonly type: MessageType;
+  readonly category: MessageCategory;
+  readonly height: number | null;
+  readonly view: number | null;
+  /** `send`: the virtual time it is due (null when lost). */
+  readonly deliverAt: number | null;
+  /** `send` and `lost`: whether and why the network loses it (null when it will arrive). */
+  readonly lost: LossReason | null;
+}
+
 export interface SimHooks {
   /** Called now and then with how far the run got (the CLI prints it). */
   readonly onProgress?: (p: SimProgress) => void;
   /** Every event of every endpoint, in order. */
   readonly onEvent?: (endpoint: number, at: number, event: ReplicaEvent) => void;
+  /** Every message between validators: sent, delivered, lost or dropped (client submissions are not). */
+  readonly onMessage?: (m: SimMessage) => void;
 }
+
+/** One item waiting in the queue, as `Simulation.pending()` lists it. */
+export interface PendingItem {
+  /** The queue's sequence number: stable while it waits, and the same in every replay. */
+  readonly id: number;
+  /** Virtual time it is due. */
+  readonly time: number;
+  readonly kind: WorkKind;
+  /** `deliver`: the sending validator and endpoint (null for every other kind). */
+  readonly from: number | null;
+  readonly fromEndpoint: number | null;
+  /** The validator and endpoint it concerns (receiver, timer owner, crashing one…); null for `traffic`. */
+  readonly to: number | null;
+  readonly toEndpoint: number | null;
+  /** `deliver`: the message type; `submit`: 'tx'. */
+  readonly type: MessageType | null;
+  /** `deliver` (where the message has them) and `timer`. */
+  readonly height: number | null;
+  readonly view: number | null;
+  readonly timer: TimerKind | null;
+}
+
+/** Why a run stops by its own rules (null: it goes on). */
+export type EndReason = 'empty' | 'time-limit' | 'target' | 'finished';
 
 const delayFaultMs = 1_500;
 
@@ -181,6 +247,12 @@ export class Simulation {
   private readonly evidenceCommitted = new Set<string>();
   private resubmissions = 0;
   private readonly events: { endpoint: number; at: number; event: ReplicaEvent }[] = [];
+
+  // Stepping state.
+  private phase: 'new' | 'running' | 'finished' = 'new';
+  private targetMet = false;
+  private lastProgress = 0;
+  private finalSummary: SimSummary | null = null;
 
   constructor(
     config: SimConfig,
@@ -315,8 +387,18 @@ export class Simulation {
 
   // ── the run ───────────────────────────────────────────────────────────────────────────────
 
+  /** Runs to the end: `begin`, `stepOnce` until it says the run is over, `finish`. */
   async run(): Promise<SimSummary> {
     const wallStart = performance.now();
+    this.begin();
+    while (await this.stepOnce());
+    return this.finish(performance.now() - wallStart);
+  }
+
+  /** Schedules the initial work (starts, traffic, crashes, restarts, joins, leaves). Once. */
+  begin(): void {
+    if (this.phase !== 'new') throw new Error('Simulation.begin() may be called once');
+    this.phase = 'running';
     const c = this.config;
     for (const e of this.endpoints)
       this.queue.push(0, { kind: 'restart', endpoint: e.index, keepState: true });
@@ -341,25 +423,206 @@ export class Simulation {
     for (let k = 0; k < c.leavers; k++) {
       this.queue.push(2_000 + k * 500, { kind: 'leave', validator: c.validators - 1 - k });
     }
+  }
 
-    let lastProgress = 0;
-    for (;;) {
-      const next = this.queue.pop();
-      if (!next || next.time > c.maxVirtualMs) break;
-      this.now = next.time;
-      await this.step(next.item);
-      if (this.minHonestHeight() >= c.blocks && this.trafficDrained()) break;
-      if (this.hooks.onProgress && this.now - lastProgress >= 1_000) {
-        lastProgress = this.now;
-        this.hooks.onProgress({
-          virtualMs: this.now,
-          height: this.minHonestHeight(),
-          target: c.blocks,
-        });
-      }
-    }
+  /**
+   * Why the run is over by its own rules, or null while it goes on: the queue is empty, the next
+   * item is due after the virtual-time limit, every honest validator reached the target height
+   * (and the traffic drained) after the last item handled, or `finish` was called.
+   */
+  endReason(): EndReason | null {
+    if (this.phase === 'finished') return 'finished';
+    if (this.targetMet) return 'target';
+    const next = this.queue.peek();
+    if (!next) return 'empty';
+    if (next.time > this.config.maxVirtualMs) return 'time-limit';
+    return null;
+  }
+
+  /**
+   * Handles the next queued item (the clock moves to its time). Returns false, handling nothing,
+   * when the run is over (`endReason()`); `while (await sim.stepOnce());` is the whole run.
+   */
+  async stepOnce(): Promise<boolean> {
+    this.mustBeRunning();
+    if (this.endReason() !== null) return false;
+    const next = this.queue.pop()!;
+    this.now = next.time;
+    await this.handle(next);
+    return true;
+  }
+
+  /**
+   * Intervention: handles the queued item `id` right away, ahead of its turn, at the *current*
+   * virtual time (the clock never goes back, and every other item keeps its time and order; a
+   * message arrives early, as if its link were faster). Allowed on any kind of item and even
+   * when the run is over by its own rules. Recorded in the trace. False when `id` is not queued.
+   */
+  async deliverNext(id: number): Promise<boolean> {
+    this.mustBeRunning(true);
+    const item = this.queue.remove(id);
+    if (!item) return false;
+    this.record(['early', this.now, id]);
+    await this.handle(item);
+    return true;
+  }
+
+  /**
+   * Intervention: removes the queued item `id` unhandled (a message lost, a timer that never
+   * fires…). Recorded in the trace; reported to `onMessage` as `dropped` for a delivery. False
+   * when `id` is not queued.
+   */
+  drop(id: number): boolean {
+    this.mustBeRunning(true);
+    const item = this.queue.remove(id);
+    if (!item) return false;
+    this.record(['drop', this.now, id]);
+    if (item.item.kind === 'deliver' && this.hooks.onMessage)
+      this.hooks.onMessage(this.messageOf('dropped', item.item, id, null, null));
+    return true;
+  }
+
+  /** Every queued item in the order it would be handled. */
+  pending(): PendingItem[] {
+    return this.queue.items().map((s) => this.pendingOf(s));
+  }
+
+  /** How many items are queued. */
+  pendingCount(): number {
+    return this.queue.size;
+  }
+
+  /** The queued item `id`, or null. */
+  pendingItem(id: number): PendingItem | null {
+    const s = this.queue.find(id);
+    return s ? this.pendingOf(s) : null;
+  }
+
+  /** Ends the run: checks every honest ledger and returns the summary (the same one if called again). */
+  finish(wallMs = 0): SimSummary {
+    if (this.finalSummary) return this.finalSummary;
+    this.phase = 'finished';
     this.checkLedgers();
-    return this.summary(performance.now() - wallStart);
+    this.finalSummary = this.summary(wallMs);
+    return this.finalSummary;
+  }
+
+  /** The summary of the run so far (without the end-of-run ledger check; wallMs 0). */
+  summaryNow(): SimSummary {
+    return this.finalSummary ?? this.summary(0);
+  }
+
+  /** SHA-256 of the trace so far (what the summary will report if the run ends now). */
+  traceHash(): string {
+    return toHex(this.trace.clone().digest());
+  }
+
+  /** When the next queued item is due (null when the queue is empty). */
+  nextTime(): number | null {
+    return this.queue.peekTime() ?? null;
+  }
+
+  /** Current virtual time (ms): the time of the last item handled. */
+  get virtualTime(): number {
+    return this.now;
+  }
+
+  private mustBeRunning(intervention = false): void {
+    if (this.phase === 'new') throw new Error('call Simulation.begin() first');
+    if (intervention && this.phase === 'finished') throw new Error('the run is finished');
+  }
+
+  private async handle(next: Scheduled<Work>): Promise<void> {
+    const c = this.config;
+    await this.step(next.item, next.seq);
+    if (this.minHonestHeight() >= c.blocks && this.trafficDrained()) {
+      this.targetMet = true;
+      return;
+    }
+    if (this.hooks.onProgress && this.now - this.lastProgress >= 1_000) {
+      this.lastProgress = this.now;
+      this.hooks.onProgress({
+        virtualMs: this.now,
+        height: this.minHonestHeight(),
+        target: c.blocks,
+      });
+    }
+  }
+
+  private pendingOf(s: Scheduled<Work>): PendingItem {
+    const w = s.item;
+    const base = {
+      id: s.seq,
+      time: s.time,
+      kind: w.kind,
+      from: null,
+      fromEndpoint: null,
+      to: null,
+      toEndpoint: null,
+      type: null,
+      height: null,
+      view: null,
+      timer: null,
+    };
+    const at = (endpoint: number) => ({
+      to: this.endpoints[endpoint]!.validator,
+      toEndpoint: endpoint,
+    });
+    switch (w.kind) {
+      case 'deliver':
+        return {
+          ...base,
+          ...at(w.to),
+          from: this.endpoints[w.fromEndpoint]!.validator,
+          fromEndpoint: w.fromEndpoint,
+          type: w.message.type,
+          ...heightAndView(w.message),
+        };
+      case 'timer':
+        return {
+          ...base,
+          ...at(w.endpoint),
+          timer: w.timer.kind,
+          height: w.timer.height,
+          view: w.timer.view,
+        };
+      case 'submit':
+        return { ...base, ...at(w.endpoint), type: 'tx' };
+      case 'crash':
+      case 'restart':
+        return { ...base, ...at(w.endpoint) };
+      case 'join':
+        return { ...base, to: this.config.validators + w.joiner };
+      case 'leave':
+        return { ...base, to: w.validator };
+      case 'traffic':
+        return base;
+    }
+  }
+
+  private messageOf(
+    kind: SimMessage['kind'],
+    w: Extract<Work, { kind: 'deliver' }>,
+    seq: number | null,
+    deliverAt: number | null,
+    lost: LossReason | null,
+  ): SimMessage {
+    const hv = heightAndView(w.message);
+    return {
+      at: this.now,
+      kind,
+      seq,
+      from: this.endpoints[w.fromEndpoint]!.validator,
+      to: this.endpoints[w.to]!.validator,
+      fromEndpoint: w.fromEndpoint,
+      toEndpoint: w.to,
+      type: w.message.type,
+      category: categoryOf(w.message.type),
+      height: hv.height,
+      view: hv.view,
+      deliverAt,
+      lost,
+    };
   }
 
   /** With traffic off, or once its window closed and every valid transaction settled or was judged. */
@@ -374,11 +637,15 @@ export class Simulation {
     return true;
   }
 
-  private async step(work: Work): Promise<void> {
+  private async step(work: Work, seq: number): Promise<void> {
     switch (work.kind) {
       case 'deliver': {
         const e = this.endpoints[work.to]!;
-        if (!e.up || !e.started) return;
+        if (!e.up || !e.started) {
+          this.hooks.onMessage?.(this.messageOf('lost', work, seq, null, 'down'));
+          return;
+        }
+        this.hooks.onMessage?.(this.messageOf('deliver', work, seq, null, null));
         this.record(['d', this.now, work.to, work.fromEndpoint, work.message.type]);
         await e.verifier.preverify(signedItemsOf(this.genesis.ledger.chainId, work.message));
         this.apply(
@@ -534,20 +801,35 @@ export class Simulation {
       const category = categoryOf(envelope.message.type);
       this.messageCounts[category]++;
       const rule = e.node.linkRule?.(envelope.to) ?? { drop: false, extraDelayMs: 0 };
+      const onMessage = this.hooks.onMessage;
       for (const target of this.endpoints) {
         if (target.index === e.index || toHexCached(target.keys.publicKey) !== envelope.to)
           continue;
-        if (rule.drop || this.partitioned(e.index, target.index)) continue;
-        if ((n.gstMs === 0 || this.now < n.gstMs) && this.networkRng.chance(n.loss)) continue;
+        const work = {
+          kind: 'deliver',
+          to: target.index,
+          from: e.node.id,
+          fromEndpoint: e.index,
+          message: envelope.message,
+        } as const;
+        // The order of the draws below is part of the trace: do not reorder.
+        let lost: LossReason | null = null;
+        if (rule.drop) lost = 'withheld';
+        else if (this.partitioned(e.index, target.index)) lost = 'partition';
+        else if ((n.gstMs === 0 || this.now < n.gstMs) && this.networkRng.chance(n.loss))
+          lost = 'loss';
+        if (lost !== null) {
+          if (onMessage) {
+            onMessage(this.messageOf('send', work, null, null, lost));
+            onMessage(this.messageOf('lost', work, null, null, lost));
+          }
+          continue;
+        }
         const copies = this.networkRng.chance(n.duplicate) ? 2 : 1;
         for (let k = 0; k < copies; k++) {
-          this.queue.push(this.now + this.latency() + rule.extraDelayMs, {
-            kind: 'deliver',
-            to: target.index,
-            from: e.node.id,
-            fromEndpoint: e.index,
-            message: envelope.message,
-          });
+          const at = this.now + this.latency() + rule.extraDelayMs;
+          const seq = this.queue.push(at, work);
+          onMessage?.(this.messageOf('send', work, seq, at, null));
         }
       }
     }
@@ -767,7 +1049,7 @@ export class Simulation {
       evidenceCommitted: this.evidenceCommitted.size,
       latency: { p50: quantile(0.5), p99: quantile(0.99) },
       verification,
-      traceHash: toHex(this.trace.digest()),
+      traceHash: this.traceHash(),
       wallMs: Math.round(wallMs),
     };
   }
