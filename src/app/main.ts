@@ -2,6 +2,7 @@
 
 import { mount } from 'svelte';
 import App from './App.svelte';
+import Solo from './Solo.svelte';
 import { LiveRoom, type AutomationSnapshot } from './live-room.ts';
 import { randomRoomName } from '../net/names.ts';
 
@@ -23,27 +24,35 @@ function roomFromLink(url: URL): string {
   return room;
 }
 
-const url = new URL(location.href);
-const room = roomFromLink(url);
-const interval = Number(url.searchParams.get('interval'));
-const relay = url.searchParams.get('relay');
-const target = document.getElementById('app')!;
+function startLive(): void {
+  const room = roomFromLink(url);
+  const interval = Number(url.searchParams.get('interval'));
+  const relay = url.searchParams.get('relay');
 
-LiveRoom.start({
-  room,
-  relayUrl: relay ?? `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/signal`,
-  forceBroadcast: url.searchParams.get('signal') === 'bc' || location.protocol === 'file:',
-  roomConfig:
-    Number.isInteger(interval) && interval >= 100 && interval <= 60_000
-      ? { blockIntervalMs: interval }
-      : {},
-}).then(
-  (live) => {
-    Object.defineProperty(window, '__tierbft', { get: () => live.automation() });
-    mount(App, { target, props: { live } });
-  },
-  (error: unknown) => {
-    target.textContent = `This tab could not start its validator: ${(error as Error).message}`;
-    console.error(error);
-  },
-);
+  LiveRoom.start({
+    room,
+    relayUrl:
+      relay ?? `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/signal`,
+    forceBroadcast: url.searchParams.get('signal') === 'bc' || location.protocol === 'file:',
+    roomConfig:
+      Number.isInteger(interval) && interval >= 100 && interval <= 60_000
+        ? { blockIntervalMs: interval }
+        : {},
+  }).then(
+    (live) => {
+      Object.defineProperty(window, '__tierbft', { get: () => live.automation() });
+      mount(App, { target, props: { live } });
+    },
+    (error: unknown) => {
+      target.textContent = `This tab could not start its validator: ${(error as Error).message}`;
+      console.error(error);
+    },
+  );
+}
+
+// Last, once everything above is defined.
+const url = new URL(location.href);
+const target = document.getElementById('app')!;
+const soloParam = url.searchParams.get('solo');
+if (soloParam !== null) mount(Solo, { target, props: { param: soloParam || '4' } });
+else startLive();

@@ -26,6 +26,10 @@ export interface NodePlacement {
   readonly y: number;
   readonly r: number;
   readonly tier: Tier;
+  /** Where the name goes: outward from the centre, clear of the node. */
+  readonly labelX: number;
+  readonly labelY: number;
+  readonly anchor: 'start' | 'middle' | 'end';
 }
 
 /** Ring radii for a square of side `size` (Core innermost). */
@@ -44,17 +48,27 @@ export function placeNodes(validators: readonly ValidatorInfo[], size: number): 
       .filter((v) => (v.tier ?? 'observer') === ring.tier)
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     // A lone Core member sits in the middle; otherwise members are spread around their ring.
+    // A crowded ring shrinks its nodes so neighbours do not overlap.
+    const room = (Math.PI * ring.radius) / Math.max(members.length, 1);
     members.forEach((v, i) => {
       const alone = members.length === 1 && ring.tier === 'core';
       // Half a step off the top, where the ring's label sits.
       const step = (2 * Math.PI) / members.length;
       const angle = -Math.PI / 2 + step * (i + 0.5);
+      const x = alone ? c : c + ring.radius * Math.cos(angle);
+      const y = alone ? c : c + ring.radius * Math.sin(angle);
+      const r = Math.max(4, Math.min(trustScale(v.trust), room * 0.8));
+      const dx = alone ? 0 : Math.cos(angle);
+      const dy = alone ? 1 : Math.sin(angle);
       out.push({
         id: v.id,
-        x: alone ? c : c + ring.radius * Math.cos(angle),
-        y: alone ? c : c + ring.radius * Math.sin(angle),
-        r: trustScale(v.trust),
+        x,
+        y,
+        r,
         tier: ring.tier,
+        labelX: dx * (r + 6),
+        labelY: dy * (r + 6) + 4,
+        anchor: dx > 0.3 ? 'start' : dx < -0.3 ? 'end' : 'middle',
       });
     });
   }

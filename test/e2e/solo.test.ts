@@ -1,0 +1,118 @@
+// Solo mode in a real Chromium: a whole network of 16 validators in one tab, paused, stepped, sent
+// back, and shared as a link that reopens the same run at the same step. Screenshots of the main
+// views and the frame rate while committing go to test-results/ (looked at, not compared).
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { buildApp, findChromium, launch, recordLogs, serveStatic } from './browser.ts';
+
+const executable = findChromium();
+const suite = executable ? describe : describe.skip;
+const cleanups: (() => Promise<unknown>)[] = [];
+const artifacts = 'test-results';
+
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+interface SoloState {
+  step: number;
+  virtualTime: number;
+  height: number;
+  headHash: string;
+  playing: boolean;
+  safe: boolean;
+  validators: { id: string; tier: string | null }[];
+}
+
+const soloState = (page: Page) =>
+  page.evaluate(() => (window as unknown as { __tierbft?: SoloState }).__tierbft ?? null);
+
+async function until(page: Page, what: string, check: (s: SoloState) => boolean, ms = 60_000) {
+  const start = Date.now();
+  for (;;) {
+    const s = await soloState(page);
+    if (s && check(s)) return s;
+    if (Date.now() - start > ms)
+      throw new Error(
+        `timed out waiting for ${what}: ${JSON.stringify(s && { ...s, validators: s.validators.length })}`,
+      );
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Frames per second the page draws over `ms`, measured in the page. */
+function framesPerSecond(page: Page, ms: number): Promise<number> {
+  return page.evaluate(
+    (span) =>
+      new Promise<number>((resolve) => {
+        let frames = 0;
+        const start = performance.now();
+        const tick = () => {
+          frames++;
+          const t = performance.now() - start;
+          if (t < span) requestAnimationFrame(tick);
+          else resolve((frames * 1000) / t);
+        };
+        requestAnimationFrame(tick);
+      }),
+    ms,
+  );
+}
+
+suite('solo mode in a real browser', () => {
+  let url = '';
+  beforeAll(async () => {
+    const site = await serveStatic(await buildApp());
+    cleanups.push(() => site.close());
+    url = site.url;
+    mkdirSync(artifacts, { recursive: true });
+  }, 120_000);
+
+  it('runs 16 validators smoothly, pauses, steps, goes back, and a shared link reopens the same step', async () => {
+    const browser = await launch(executable!);
+    cleanups.push(() => browser.close());
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = recordLogs(await context.newPage(), 'solo');
+    await page.goto(`${url}/?solo=16`);
+    await until(
+      page,
+      'sixteen validators committing',
+      (s) => s.validators.length === 16 && s.height >= 3,
+    );
+
+    // Measured and reported, not asserted: timings belong to `npm run bench`, not to pass/fail.
+    const fps = await framesPerSecond(page, 3_000);
+    console.info(`solo mode, 16 validators, committing: ${fps.toFixed(1)} frames per second`);
+    writeFileSync(`${artifacts}/solo-fps.json`, JSON.stringify({ validators: 16, fps }) + '\n');
+    expect(fps).toBeGreaterThan(0);
+
+    // Space pauses; → steps one event; ← goes back one (a replay from the seed).
+    await page.locator('body').press('Space');
+    const paused = await until(page, 'the run to pause', (s) => !s.playing);
+    let at = -1;
+    await until(page, 'the paused view to settle', (s) => {
+      const settled = s.step === at;
+      at = s.step;
+      return settled;
+    });
+    await page.locator('body').press('ArrowRight');
+    await until(page, 'one step', (s) => s.step === at + 1);
+    await page.locator('body').press('ArrowLeft');
+    const back = await until(page, 'one step back', (s) => s.step === at);
+    expect(back.headHash).toBe((await soloState(page))!.headHash);
+    expect(paused.safe).toBe(true);
+    await page.screenshot({ path: `${artifacts}/solo-1280x800.png` });
+    await page.getByTestId('tier-rings').screenshot({ path: `${artifacts}/tier-rings.png` });
+    await page.getByTestId('phase-diagram').screenshot({ path: `${artifacts}/phase-diagram.png` });
+
+    // The share link reopens the same run at the same step, paused.
+    const link = await page.getByTestId('share-link').inputValue();
+    const other = recordLogs(await context.newPage(), 'shared');
+    await other.goto(link);
+    const reopened = await until(other, 'the shared run at its step', (s) => s.step === at);
+    expect(reopened.headHash).toBe(back.headHash);
+    expect(reopened.playing).toBe(false);
+  }, 180_000);
+});

@@ -1,0 +1,174 @@
+// Solo mode: a whole simulated network in one worker (the deterministic simulator, stepped by the
+// page). It turns the run's observations into the views' vocabulary (validator ids, message ids)
+// and hands them over in batches with a snapshot; the page only draws.
+
+import * as Comlink from 'comlink';
+import {
+  SoloSession,
+  decodeRunSpec,
+  defaultSoloConfig,
+  encodeRunSpec,
+  type SoloConfig,
+  type SoloObservation,
+  type SoloSnapshot,
+} from '../src/solo/session.ts';
+import type { PendingItem } from '../src/sim/simulator.ts';
+import type { Observation } from '../src/views/model.ts';
+
+let session: SoloSession | null = null;
+let unsubscribe: (() => void) | null = null;
+let buffer: Observation[] = [];
+let reset = false;
+let ids: string[] = [];
+let lostIds = -1;
+/**
+ * Where playing has got to on the virtual clock. The simulator's clock moves only when an item is
+ * handled, so the quiet stretches between blocks are crossed here.
+ */
+let cursor = 0;
+
+/** What the views draw; everything else stays in the worker (it would only cost copying). */
+const drawnEvents = new Set([
+  'proposal',
+  'quorum',
+  'view-change',
+  'new-view',
+  'commit',
+  'tier-change',
+]);
+const drawnMessages = new Set(['pre-prepare', 'prepare', 'commit', 'view-change', 'new-view']);
+
+function convert(o: SoloObservation): Observation[] {
+  if (o.kind === 'reset') return [];
+  if (o.kind === 'event') {
+    if (!drawnEvents.has(o.event.type)) return [];
+    const validator = ids[o.validator];
+    return validator ? [{ kind: 'event', at: o.at, validator, event: o.event }] : [];
+  }
+  const m = o.message;
+  if (!drawnMessages.has(m.type)) return [];
+  const from = ids[m.from];
+  const to = ids[m.to];
+  if (!from || !to) return [];
+  const base = {
+    kind: 'message' as const,
+    from,
+    to,
+    type: m.type,
+    ...(m.height !== null ? { height: m.height } : {}),
+    ...(m.view !== null ? { view: m.view } : {}),
+  };
+  if (m.seq === null) {
+    // Lost as it was sent: one arrow, drawn lost at once.
+    if (m.kind !== 'send') return [];
+    const id = lostIds--;
+    return [
+      { ...base, at: m.at, stage: 'send', id },
+      { ...base, at: m.at, stage: 'lost', id },
+    ];
+  }
+  const stage =
+    m.kind === 'send'
+      ? 'send'
+      : m.kind === 'deliver'
+        ? 'deliver'
+        : m.kind === 'lost'
+          ? 'lost'
+          : 'dropped';
+  return [{ ...base, at: m.at, stage, id: m.seq }];
+}
+
+function adopt(s: SoloSession): void {
+  unsubscribe?.();
+  session = s;
+  cursor = s.virtualTime;
+  ids = s.snapshot().validators.map((v) => v.id);
+  buffer = [];
+  reset = true;
+  unsubscribe = s.subscribe((o) => {
+    if (o.kind === 'reset') {
+      reset = true;
+      buffer = [];
+      return;
+    }
+    buffer.push(...convert(o));
+    if (buffer.length > 20_000) buffer.splice(0, 5_000);
+  });
+}
+
+export interface SoloState {
+  readonly snapshot: SoloSnapshot;
+  readonly pending: readonly PendingItem[];
+  readonly pendingTotal: number;
+  /** The run as a share-link parameter (config, interventions, step). */
+  readonly spec: string;
+  /** True when the views must start over from `observations` (a new run, or a seek back). */
+  readonly reset: boolean;
+  readonly observations: readonly Observation[];
+  readonly config: SoloConfig;
+}
+
+const api = {
+  /** A new run, from a `?solo=` value: a validator count, or an encoded run spec. */
+  async open(param: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+    if (/^\d{1,3}$/.test(param)) {
+      const n = Number(param);
+      const config = { ...defaultSoloConfig, validators: Math.min(Math.max(n, 1), 100) };
+      adopt(new SoloSession(config));
+      return { ok: true };
+    }
+    const decoded = decodeRunSpec(param);
+    if (!decoded.ok) return { ok: false, reason: decoded.reason };
+    const built = await SoloSession.fromSpec(decoded.value);
+    if (!built.ok) return { ok: false, reason: built.reason };
+    adopt(built.value);
+    return { ok: true };
+  },
+  async configure(config: SoloConfig): Promise<void> {
+    adopt(new SoloSession(config));
+  },
+  async step(n = 1): Promise<void> {
+    await session?.step(n);
+  },
+  async runFor(virtualMs: number): Promise<void> {
+    if (!session) return;
+    cursor = Math.max(cursor, session.virtualTime) + virtualMs;
+    await session.runFor(cursor - session.virtualTime);
+  },
+  async seek(step: number): Promise<void> {
+    await session?.seek(Math.max(0, step));
+    cursor = session?.virtualTime ?? 0;
+  },
+  async deliverNext(id: number): Promise<void> {
+    await session?.deliverNext(id);
+  },
+  async drop(id: number): Promise<void> {
+    await session?.drop(id);
+  },
+  state(): SoloState | null {
+    if (!session) return null;
+    let observations: Observation[];
+    if (reset) {
+      observations = session.recent().flatMap(convert);
+      buffer = [];
+    } else {
+      observations = buffer;
+      buffer = [];
+    }
+    const wasReset = reset;
+    reset = false;
+    const pending = session.pending();
+    return {
+      snapshot: session.snapshot(),
+      pending: pending.filter((p) => p.kind === 'deliver').slice(0, 40),
+      pendingTotal: pending.length,
+      spec: encodeRunSpec(session.spec()),
+      reset: wasReset,
+      observations,
+      config: session.spec().config,
+    };
+  },
+};
+
+export type SoloWorkerApi = typeof api;
+Comlink.expose(api);
