@@ -13,7 +13,7 @@ import {
   type SoloSnapshot,
 } from '../src/solo/session.ts';
 import type { PendingItem } from '../src/sim/simulator.ts';
-import type { Observation } from '../src/views/model.ts';
+import { drawnEvents, drawnMessages, type Observation } from '../src/views/model.ts';
 
 let session: SoloSession | null = null;
 let unsubscribe: (() => void) | null = null;
@@ -27,20 +27,10 @@ let lostIds = -1;
  */
 let cursor = 0;
 
-/** What the views draw; everything else stays in the worker (it would only cost copying). */
-const drawnEvents = new Set([
-  'proposal',
-  'quorum',
-  'view-change',
-  'new-view',
-  'commit',
-  'tier-change',
-]);
-const drawnMessages = new Set(['pre-prepare', 'prepare', 'commit', 'view-change', 'new-view']);
-
 function convert(o: SoloObservation): Observation[] {
   if (o.kind === 'reset') return [];
   if (o.kind === 'event') {
+    // What the views do not draw stays here (copying it to the page would only cost).
     if (!drawnEvents.has(o.event.type)) return [];
     const validator = ids[o.validator];
     return validator ? [{ kind: 'event', at: o.at, validator, event: o.event }] : [];

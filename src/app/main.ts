@@ -1,6 +1,7 @@
 // The page: read the room from the link (or name a new one), start this tab's validator, show it.
 
 import { mount } from 'svelte';
+import './page.css';
 import App from './App.svelte';
 import Solo from './Solo.svelte';
 import { LiveRoom, type AutomationSnapshot } from './live-room.ts';

@@ -23,7 +23,7 @@ import type {
   Tier,
 } from '../protocol/types.ts';
 import { heightViewOf } from '../views/observe.ts';
-import type { Observation } from '../views/model.ts';
+import { drawnEvents, drawnMessages, type Observation } from '../views/model.ts';
 import { validatorName } from './names.ts';
 import { HonestNode, faultModes, wrapReplica, type FaultMode } from '../faults/index.ts';
 
@@ -237,6 +237,7 @@ export class TabValidator {
       ...(genesis ? { genesis, restore } : {}),
       onEvent: (event) => this.onEvent(event),
       onMessage: (stage, peer, message) => {
+        if (!drawnMessages.has(message.type)) return;
         const hv = heightViewOf(message);
         const self = this.id;
         this.observe({
@@ -529,7 +530,8 @@ export class TabValidator {
           this.billState.set(event.billId, { state: 'settled', reason: null });
         break;
     }
-    this.observe({ kind: 'event', at: this.options.clock.now(), validator: this.id, event });
+    if (drawnEvents.has(event.type))
+      this.observe({ kind: 'event', at: this.options.clock.now(), validator: this.id, event });
     this.options.onEvent?.(event);
   }
 

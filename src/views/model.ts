@@ -16,6 +16,17 @@ export const phases: readonly Phase[] = [
   'new-view',
 ];
 
+/** The replica events and message types the views use; producers may leave out the rest. */
+export const drawnEvents: ReadonlySet<ReplicaEvent['type']> = new Set([
+  'proposal',
+  'quorum',
+  'view-change',
+  'new-view',
+  'commit',
+  'tier-change',
+]);
+export const drawnMessages: ReadonlySet<MessageType> = new Set(phases);
+
 export interface ValidatorInfo {
   readonly id: string;
   readonly name: string;
