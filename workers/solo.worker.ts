@@ -13,6 +13,7 @@ import {
   type SoloSnapshot,
 } from '../src/solo/session.ts';
 import type { PendingItem } from '../src/sim/simulator.ts';
+import { lessonById, runLessonStep } from '../src/solo/lessons.ts';
 import { drawnEvents, drawnMessages, type Observation } from '../src/views/model.ts';
 
 let session: SoloSession | null = null;
@@ -99,6 +100,21 @@ export interface SoloState {
 }
 
 const api = {
+  /** Starts a lesson's network, paused at its beginning. */
+  startLesson(id: string): { ok: true; steps: number } | { ok: false; reason: string } {
+    const lesson = lessonById(id);
+    if (!lesson) return { ok: false, reason: `no lesson '${id}'` };
+    adopt(new SoloSession(lesson.config));
+    return { ok: true, steps: lesson.steps.length };
+  },
+  /** Runs to the lesson's step `index` (the moment it talks about). */
+  async lessonStep(id: string, index: number) {
+    const step = lessonById(id)?.steps[index];
+    if (!session || !step) return { ok: false as const, reason: 'no such step' };
+    const r = await runLessonStep(session, step);
+    cursor = session.virtualTime;
+    return r;
+  },
   /** A new run, from a `?solo=` value: a validator count, or an encoded run spec. */
   async open(param: string): Promise<{ ok: true } | { ok: false; reason: string }> {
     if (/^\d{1,3}$/.test(param)) {

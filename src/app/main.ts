@@ -55,5 +55,7 @@ function startLive(): void {
 const url = new URL(location.href);
 const target = document.getElementById('app')!;
 const soloParam = url.searchParams.get('solo');
-if (soloParam !== null) mount(Solo, { target, props: { param: soloParam || '4' } });
+const lesson = url.searchParams.get('lesson');
+if (soloParam !== null || lesson !== null)
+  mount(Solo, { target, props: { param: soloParam || '4', lesson } });
 else startLive();

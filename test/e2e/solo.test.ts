@@ -115,4 +115,41 @@ suite('solo mode in a real browser', () => {
     expect(reopened.headHash).toBe(back.headHash);
     expect(reopened.playing).toBe(false);
   }, 180_000);
+
+  it('runs every lesson to its end', async () => {
+    const browser = await launch(executable!);
+    cleanups.push(() => browser.close());
+    const page = recordLogs(
+      await browser.newPage({ viewport: { width: 1280, height: 800 } }),
+      'lessons',
+    );
+    await page.goto(`${url}/?solo=4`);
+    const picker = page.getByTestId('lesson');
+    await picker.first().waitFor();
+    const count = await picker.count();
+    expect(count).toBeGreaterThanOrEqual(5);
+    for (let i = 0; i < count; i++) {
+      const button = picker.nth(i);
+      const id = await button.getAttribute('data-lesson');
+      await button.click();
+      await page.getByTestId('lesson-done').waitFor({ state: 'detached' });
+      for (;;) {
+        const done = page.getByTestId('lesson-done');
+        const next = page.getByTestId('lesson-next');
+        await done
+          .or(next.and(page.locator(':enabled')))
+          .or(page.getByRole('alert'))
+          .first()
+          .waitFor({ timeout: 120_000 });
+        const alert = page.locator('.script [role="alert"]');
+        if (await alert.count()) throw new Error(`lesson ${id}: ${await alert.textContent()}`);
+        if (await done.count()) break;
+        await next.click();
+      }
+      expect(await page.getByTestId('lesson-text').textContent(), id ?? '').toBeTruthy();
+      const safety = await page.getByTestId('safety').textContent();
+      expect(safety, id ?? '').toContain(id === 'more-than-f' ? 'Safety broken' : 'Safety holds');
+    }
+    await page.screenshot({ path: `${artifacts}/lesson-1280x800.png` });
+  }, 600_000);
 });
