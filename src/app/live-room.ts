@@ -13,6 +13,7 @@ import type { ValidatorWorkerApi } from '../../workers/validator.worker.ts';
 import { FallbackSocket, type SignalingMode } from './browser-signaling.ts';
 import type { PortFrame } from './frames.ts';
 import type { FaultMode } from '../faults/index.ts';
+import { fateOf, noLinkFaults, type LinkFaultSettings } from './link-faults.ts';
 import { ViewModel, type NetworkView } from '../views/model.ts';
 
 export interface LiveRoomOptions {
@@ -68,6 +69,7 @@ export class LiveRoom {
   private signaling: SignalingMode = 'connecting';
   private founder = false;
   private readonly model = new ViewModel();
+  private links: LinkFaultSettings = noLinkFaults;
 
   private constructor(
     readonly options: LiveRoomOptions,
@@ -120,6 +122,11 @@ export class LiveRoom {
     const r = await this.api.setFault(mode);
     void this.refresh();
     return r.ok ? null : r.error;
+  }
+
+  /** Network faults on this tab's outgoing links (delay, loss, peers cut off). */
+  setLinkFaults(settings: LinkFaultSettings): void {
+    this.links = settings;
   }
 
   setTraffic(on: boolean, perSecond?: number): void {
@@ -197,8 +204,13 @@ export class LiveRoom {
     this.mesh = mesh;
     port.onmessage = (event: MessageEvent<PortFrame>) => {
       const f = event.data;
-      if (f.k === 'send') mesh.send(f.peer, f.bytes);
-      else if (f.k === 'disconnect') mesh.disconnect(f.peer, f.reason);
+      if (f.k === 'send') {
+        // Unseeded on purpose: this is the live network, not the replayable core.
+        const fate = fateOf(this.links, f.peer, Math.random);
+        if (fate.lost) return;
+        if (fate.delayMs > 0) setTimeout(() => mesh.send(f.peer, f.bytes), fate.delayMs);
+        else mesh.send(f.peer, f.bytes);
+      } else if (f.k === 'disconnect') mesh.disconnect(f.peer, f.reason);
     };
     void this.api.start(peerId).then(() => mesh.start());
     this.timer = setInterval(() => void this.refresh(), snapshotEveryMs);
