@@ -281,20 +281,22 @@ export class ViewModel {
     const phase = phaseOf(o.type);
     if (o.stage === 'send') this.messages++;
     if (o.stage === 'lost' || o.stage === 'dropped') this.lost++;
-    if (!phase || o.height === undefined) return;
-    const h = this.heightEntry(o.height, o.at);
+    const height = o.height;
+    if (!phase || height === undefined) return;
+    const h = this.heightEntry(height, o.at);
+    const fresh = (): MessageArrow => ({
+      id: o.id,
+      phase,
+      from: o.from,
+      to: o.to,
+      height,
+      view: o.view ?? 0,
+      sentAt: o.at,
+      deliveredAt: null,
+      lost: false,
+    });
     if (o.stage === 'send') {
-      const arrow: MessageArrow = {
-        id: o.id,
-        phase,
-        from: o.from,
-        to: o.to,
-        height: o.height,
-        view: o.view ?? 0,
-        sentAt: o.at,
-        deliveredAt: null,
-        lost: false,
-      };
+      const arrow = fresh();
       if (h) {
         this.lane(h, o.from);
         h.arrows.set(o.id, arrow);
@@ -313,18 +315,7 @@ export class ViewModel {
     this.inFlight.delete(o.id);
     // A live tab sees what it receives (or its fault rule drops) without having seen the send:
     // draw it from the moment it was observed.
-    const drawn = h?.arrows.get(o.id) ??
-      flying ?? {
-        id: o.id,
-        phase,
-        from: o.from,
-        to: o.to,
-        height: o.height,
-        view: o.view ?? 0,
-        sentAt: o.at,
-        deliveredAt: null,
-        lost: false,
-      };
+    const drawn = h?.arrows.get(o.id) ?? flying ?? fresh();
     if (h) {
       this.lane(h, o.from);
       h.arrows.set(o.id, done(drawn));

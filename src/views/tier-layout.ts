@@ -90,11 +90,3 @@ export const faultColour: Readonly<Record<string, string>> = {
   twins: '#7F3C8D',
   sleeper: '#E69F00',
 };
-
-export const phaseColour: Readonly<Record<string, string>> = {
-  'pre-prepare': '#0072B2',
-  prepare: '#009E73',
-  commit: '#D55E00',
-  'view-change': '#CC79A7',
-  'new-view': '#E69F00',
-};
