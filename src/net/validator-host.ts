@@ -218,6 +218,11 @@ export class ValidatorHost {
     this.pendingLeaves.set(validator, handle);
   }
 
+  /** The signed `validator-leave` that `validator` deposited with us, if any. */
+  depositedLeave(validator: ValidatorId): SignedTx | undefined {
+    return this.deposits.get(validator);
+  }
+
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) this.options.clock.clearTimeout(t);

@@ -352,6 +352,14 @@ describe('tab validators over an in-process wire', () => {
     // Every tab deposited its signed leave, at its current nonce, with every peer (on hello, and
     // again when its nonce moved with its join).
     await until('C and D see their own joins', () => registered(c, cId) && registered(d, dId));
+    // Their joins moved their nonces, so they deposited again; wait until A holds C's leave at
+    // C's current nonce (a leave at the old nonce would be rejected, and C would never leave).
+    const depositIsCurrent = () => {
+      const leave = a.host!.depositedLeave(cId);
+      const nonce = c.host!.replica.chain.ledger.accounts.get(cId)?.nonce;
+      return leave?.body.type === 'validator-leave' && leave.body.nonce === nonce;
+    };
+    await until("A holds C's leave at C's current nonce", depositIsCurrent, 10_000);
 
     // At once: C closes (the signaling service says it left on purpose), B reloads (so does its
     // old page), D's page crashes (its links drop, nobody is told it left).
