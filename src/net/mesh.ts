@@ -2,6 +2,12 @@
 // through the signaling relay. The newcomer initiates to everyone already there, so every pair
 // has exactly one initiator. Bytes in, bytes out: what they mean is the host's business, except
 // that a peer sending a frame over the size limit is disconnected (it cannot be honest).
+//
+// A data channel message has a size limit of its own (256 KiB in Chromium, less elsewhere), below
+// the frames a validator may send (a new-view carrying prepared blocks, a batch of blocks for a
+// peer catching up). So frames travel in parts of at most `partBytes`: each channel message starts
+// with one byte, `whole` (the frame is the rest), `part` (more follows) or `last` (the frame ends
+// here); channels are ordered and reliable, so the parts arrive in order.
 
 import { SignalingClient, type SocketLike } from './signaling.ts';
 
@@ -49,11 +55,21 @@ interface Link {
   connected: boolean;
   /** Frames sent before the channel opened on our side. */
   readonly pending: Uint8Array[];
+  /** Parts of the frame being received, and their total length. */
+  parts: Uint8Array[];
+  partsLength: number;
 }
 
 /** Attempts to set a failed channel up again, and the first pause (it doubles). */
 const maxRetries = 5;
 const retryBaseMs = 250;
+/** The first byte of each channel message. */
+const whole = 0;
+const part = 1;
+const last = 2;
+/** Most frame bytes in one channel message (well under every browser's limit). */
+export const partBytes = 60 * 1024;
+
 /** Frames held per link until its channel opens. */
 const maxPendingFrames = 256;
 /** A link not open after this long is given up and set up again (ICE can hang without failing). */
@@ -61,6 +77,14 @@ const connectTimeoutMs = 10_000;
 
 function isOffer(data: unknown): boolean {
   return typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'offer';
+}
+
+/** `bytes` behind a one-byte part marker, in a fresh buffer. */
+function withMarker(marker: number, bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.byteLength + 1);
+  out[0] = marker;
+  out.set(bytes, 1);
+  return out;
 }
 
 export class Mesh {
@@ -132,6 +156,8 @@ export class Mesh {
   send(peerId: string, bytes: Uint8Array): boolean {
     const link = this.links.get(peerId);
     if (!link) return false;
+    // The far side would hang up on it: not sent (a bug of ours, not a reason to drop the link).
+    if (bytes.byteLength > this.options.maxFrameBytes) return false;
     // The far side can talk (and we can answer) a moment before our side sees the channel open:
     // hold a few frames until it does.
     if (!link.connected) {
@@ -144,7 +170,14 @@ export class Mesh {
 
   private transmit(peerId: string, link: Link, bytes: Uint8Array): boolean {
     try {
-      link.peer.send(bytes);
+      if (bytes.byteLength <= partBytes) {
+        link.peer.send(withMarker(whole, bytes));
+        return true;
+      }
+      for (let at = 0; at < bytes.byteLength; at += partBytes) {
+        const end = Math.min(at + partBytes, bytes.byteLength);
+        link.peer.send(withMarker(end === bytes.byteLength ? last : part, bytes.subarray(at, end)));
+      }
       return true;
     } catch (error) {
       this.drop(peerId, `send failed: ${(error as Error).message}`);
@@ -169,7 +202,7 @@ export class Mesh {
     const existing = this.links.get(peerId);
     if (existing) return existing;
     const peer = this.options.createPeer(initiator);
-    const link: Link = { peer, connected: false, pending: [] };
+    const link: Link = { peer, connected: false, pending: [], parts: [], partsLength: 0 };
     this.links.set(peerId, link);
     const timer = setTimeout(() => {
       if (!link.connected) this.lost(peerId, link, 'timed out connecting');
@@ -184,22 +217,46 @@ export class Mesh {
       this.events.open(peerId);
       for (const bytes of waiting) this.transmit(peerId, link, bytes);
     });
-    peer.on('data', (data) => {
-      if (data.byteLength > this.options.maxFrameBytes) {
-        this.disconnect(
-          peerId,
-          `sent ${data.byteLength} bytes, over the ${this.options.maxFrameBytes}-byte limit`,
-        );
-        return;
-      }
-      this.events.data(peerId, data);
-    });
+    peer.on('data', (data) => this.received(peerId, link, data));
     peer.on('close', () => {
       clearTimeout(timer);
       this.lost(peerId, link, 'channel closed');
     });
     peer.on('error', (error) => this.lost(peerId, link, `channel error: ${error.message}`));
     return link;
+  }
+
+  /** A channel message: a whole frame, or one part of one. */
+  private received(peerId: string, link: Link, data: Uint8Array): void {
+    if (this.links.get(peerId) !== link) return;
+    const marker = data[0];
+    const body = data.subarray(1);
+    const length = link.partsLength + body.byteLength;
+    if (data.byteLength === 0 || marker === undefined || marker > last)
+      return this.disconnect(peerId, 'sent a channel message with no valid part marker');
+    if (length > this.options.maxFrameBytes)
+      return this.disconnect(
+        peerId,
+        `sent a frame of over ${this.options.maxFrameBytes} bytes (${length} so far)`,
+      );
+    if (marker === whole) {
+      if (link.parts.length > 0)
+        return this.disconnect(peerId, 'sent a whole frame in the middle of a split one');
+      return this.events.data(peerId, body);
+    }
+    // Keep a copy: the channel's buffer may be reused.
+    link.parts.push(body.slice());
+    link.partsLength = length;
+    if (marker === part) return;
+    const frame = new Uint8Array(length);
+    let at = 0;
+    for (const p of link.parts) {
+      frame.set(p, at);
+      at += p.byteLength;
+    }
+    link.parts = [];
+    link.partsLength = 0;
+    this.events.data(peerId, frame);
   }
 
   /**
