@@ -174,6 +174,20 @@ export function emptyMaps(): Pick<
  * zero balances). Throws on an inconsistent genesis (configuration error, not untrusted input).
  */
 export function createLedger(genesis: LedgerGenesis): LedgerState {
+  // The state is immutable (persistent tries, fresh objects on change), so every replica of one
+  // process can start from the same one.
+  let state = createdLedgers.get(genesis);
+  if (state === undefined) {
+    state = buildLedger(genesis);
+    createdLedgers.set(genesis, state);
+  }
+  return state;
+}
+
+/** Genesis states already built, per genesis object. */
+const createdLedgers = new WeakMap<LedgerGenesis, LedgerState>();
+
+function buildLedger(genesis: LedgerGenesis): LedgerState {
   if (!textOk(genesis.chainId, maxChainIdLength))
     throw new RangeError('genesis chainId is not valid text');
   if (!isHex(genesis.issuer, 32))

@@ -67,12 +67,20 @@ interface RecentHeight {
   pending: PendingPayment[];
 }
 
+/** Hashes already computed, per genesis object (one process may hold a thousand replicas of it). */
+const genesisHashes = new WeakMap<Genesis, Digest>();
+
 export function genesisHashOf(genesis: Genesis): Digest {
-  return hashOf({
-    config: genesis.config as unknown as Record<string, string | number>,
-    ledger: genesis.ledger as never,
-    initialTrust: genesis.initialTrust,
-  });
+  let hash = genesisHashes.get(genesis);
+  if (hash === undefined) {
+    hash = hashOf({
+      config: genesis.config as unknown as Record<string, string | number>,
+      ledger: genesis.ledger as never,
+      initialTrust: genesis.initialTrust,
+    });
+    genesisHashes.set(genesis, hash);
+  }
+  return hash;
 }
 
 export function resultsHashOf(results: readonly TxResult[]): Digest {
