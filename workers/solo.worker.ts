@@ -15,6 +15,11 @@ import {
 import type { PendingItem } from '../src/sim/simulator.ts';
 import { lessonById, runLessonStep } from '../src/solo/lessons.ts';
 import { drawnEvents, drawnMessages, type Observation } from '../src/views/model.ts';
+import type { LedgerView } from '../src/views/ledger-view.ts';
+import type { CostFigures } from '../src/views/cost.ts';
+import { compareProtocols, type Comparison } from '../src/solo/compare.ts';
+import { safetyProof, type SafetyProof } from '../src/solo/proof.ts';
+import { importTrace, traceFileOf } from '../src/solo/trace.ts';
 
 let session: SoloSession | null = null;
 let unsubscribe: (() => void) | null = null;
@@ -97,6 +102,9 @@ export interface SoloState {
   readonly reset: boolean;
   readonly observations: readonly Observation[];
   readonly config: SoloConfig;
+  /** The ledger and last blocks of the validator in view (the first honest one). */
+  readonly ledger: LedgerView;
+  readonly cost: CostFigures;
 }
 
 const api = {
@@ -129,6 +137,34 @@ const api = {
     if (!built.ok) return { ok: false, reason: built.reason };
     adopt(built.value);
     return { ok: true };
+  },
+  /** The same network with flat PBFT and with multi-level trust (run this on a second worker). */
+  async compare(
+    config: SoloConfig,
+    virtualMs: number,
+  ): Promise<{ ok: true; value: Comparison } | { ok: false; reason: string }> {
+    try {
+      return { ok: true, value: await compareProtocols(config, virtualMs) };
+    } catch (error) {
+      return { ok: false, reason: (error as Error).message };
+    }
+  },
+  /** The proof of a safety violation at `height` (two certified conflicting blocks), if any. */
+  proof(height: number): SafetyProof | null {
+    return session ? safetyProof(session.simulation, height) : null;
+  },
+  /** The run as a trace file's text. */
+  exportTrace(): string | null {
+    return session ? JSON.stringify(traceFileOf(session, new Date().toISOString()), null, 1) : null;
+  },
+  /** Opens a trace file's run at its step; `verified`: it reached the recorded trace hash. */
+  async importTrace(
+    text: string,
+  ): Promise<{ ok: true; verified: boolean } | { ok: false; reason: string }> {
+    const r = await importTrace(text);
+    if (!r.ok) return r;
+    adopt(r.value.session);
+    return { ok: true, verified: r.value.verified };
   },
   async configure(config: SoloConfig): Promise<void> {
     adopt(new SoloSession(config));
@@ -172,6 +208,8 @@ const api = {
       reset: wasReset,
       observations,
       config: session.spec().config,
+      ledger: session.ledger(),
+      cost: session.cost(),
     };
   },
 };

@@ -6,7 +6,12 @@
 import * as Comlink from 'comlink';
 import { IdbStorage } from '../src/app/storage.ts';
 import type { ProtocolConfig } from '../src/protocol/types.ts';
-import { TabValidator, type TabSnapshot } from '../src/net/tab-validator.ts';
+import {
+  TabValidator,
+  type ChainAudit,
+  type OwnTxReport,
+  type TabSnapshot,
+} from '../src/net/tab-validator.ts';
 import type { PortFrame } from '../src/app/frames.ts';
 import type { Observation } from '../src/views/model.ts';
 import type { FaultMode } from '../src/faults/index.ts';
@@ -80,6 +85,52 @@ const api = {
 };
 
 export type ValidatorWorkerApi = typeof api;
+
+/**
+ * For automation that reaches this worker itself (Playwright's worker handle; `npm run bench`):
+ * traffic past what the page offers, what became of this tab's own transactions, an audit of its
+ * chain, and a few counters of its host.
+ */
+export interface ValidatorWorkerProbe {
+  /** This worker's clock (ms), which `ownTxReport` counts on. */
+  now(): number;
+  /** See TabValidator.setTraffic: up to 200 a second, up to `depth` in flight per member. */
+  setTraffic(on: boolean, perSecond?: number, depth?: number): void;
+  ownTxReport(since?: number, until?: number): OwnTxReport | null;
+  chainAudit(fromHeight: number, toHeight: number): ChainAudit | null;
+  /** How long the validator's input queue takes to catch up with everything received so far (ms). */
+  backlogMs(): Promise<number>;
+  /** Counters of the host: frames, signature checks by path, the mempool, the current view. */
+  counters(): Record<string, number>;
+}
+
+const probe: ValidatorWorkerProbe = {
+  now: () => performance.now(),
+  setTraffic: (on, perSecond, depth) => tab?.setTraffic(on, perSecond, depth),
+  ownTxReport: (since, until) => tab?.ownTxReport(since, until) ?? null,
+  chainAudit: (from, to) => tab?.chainAudit(from, to) ?? null,
+  async backlogMs() {
+    const start = performance.now();
+    await tab?.host?.idle();
+    return performance.now() - start;
+  },
+  counters() {
+    const host = tab?.host;
+    if (!host) return {};
+    return {
+      ...host.stats,
+      nativeChecks: host.verifier.stats.native,
+      pureJsChecks: host.verifier.stats.pureJs,
+      cacheHits: host.verifier.stats.hits,
+      mempool: host.replica.mempoolSize,
+      height: host.replica.chain.height,
+      txCount: host.replica.chain.ledger.txCount,
+      view: host.replica.view,
+    };
+  },
+};
+(globalThis as typeof globalThis & { __tierbftProbe?: ValidatorWorkerProbe }).__tierbftProbe =
+  probe;
 
 /** Frames from the page: never trusted (a peer sent them); the host drops what is malformed. */
 function onFrame(frame: PortFrame): void {

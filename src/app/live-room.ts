@@ -56,6 +56,8 @@ export interface AutomationSnapshot {
   /** The last few committed blocks, newest first (compare tabs at a common height). */
   readonly blocks: readonly { height: number; hash: string }[];
   readonly validators: readonly { id: string; name: string; tier: string; trust: number }[];
+  /** Outgoing frames this tab's network faults lost or delayed so far. */
+  readonly linkFaults: { readonly lost: number; readonly delayed: number };
 }
 
 const snapshotEveryMs = 300;
@@ -70,6 +72,8 @@ export class LiveRoom {
   private founder = false;
   private readonly model = new ViewModel();
   private links: LinkFaultSettings = noLinkFaults;
+  /** Frames the link faults ate or held back (shown to automation). */
+  private readonly linkCounts = { lost: 0, delayed: 0 };
 
   private constructor(
     readonly options: LiveRoomOptions,
@@ -149,6 +153,7 @@ export class LiveRoom {
       committedTxs: s?.stats.committedTxs ?? 0,
       blocks: (s?.lastBlocks ?? []).map((b) => ({ height: b.height, hash: b.hash })),
       validators: (s?.validators ?? []).map((v) => ({ ...v })),
+      linkFaults: { ...this.linkCounts },
     });
   }
 
@@ -207,9 +212,14 @@ export class LiveRoom {
       if (f.k === 'send') {
         // Unseeded on purpose: this is the live network, not the replayable core.
         const fate = fateOf(this.links, f.peer, Math.random);
-        if (fate.lost) return;
-        if (fate.delayMs > 0) setTimeout(() => mesh.send(f.peer, f.bytes), fate.delayMs);
-        else mesh.send(f.peer, f.bytes);
+        if (fate.lost) {
+          this.linkCounts.lost++;
+          return;
+        }
+        if (fate.delayMs > 0) {
+          this.linkCounts.delayed++;
+          setTimeout(() => mesh.send(f.peer, f.bytes), fate.delayMs);
+        } else mesh.send(f.peer, f.bytes);
       } else if (f.k === 'disconnect') mesh.disconnect(f.peer, f.reason);
     };
     void this.api.start(peerId).then(() => mesh.start());

@@ -6,7 +6,7 @@
 
 import { encodeCanonical, sha256Bytes, toHex } from '../crypto/encoding.ts';
 import { generateKeyPair, publicKeyOf, type KeyPair } from '../crypto/keys.ts';
-import { balanceOf, billsOf } from '../ledger/ledger.ts';
+import { balanceOf, billsOf, txIdOf } from '../ledger/ledger.ts';
 import { assets, type Asset, type Bill } from '../ledger/types.ts';
 import { decodeMessage, encodeMessage } from '../protocol/codec.ts';
 import {
@@ -24,6 +24,7 @@ import type {
 } from '../protocol/types.ts';
 import { heightViewOf } from '../views/observe.ts';
 import { drawnEvents, drawnMessages, type Observation } from '../views/model.ts';
+import { LedgerTracker, type LedgerView } from '../views/ledger-view.ts';
 import { validatorName } from './names.ts';
 import { HonestNode, faultModes, wrapReplica, type FaultMode } from '../faults/index.ts';
 
@@ -131,10 +132,19 @@ export interface TabSnapshot {
   readonly stats: {
     readonly framesIn: number;
     readonly framesOut: number;
+    readonly bytesOut: number;
     readonly malformed: number;
     readonly peersDisconnected: number;
     readonly internalErrors: number;
     readonly committedTxs: number;
+    /** Bill payments the chain committed (every tab's, not only this tab's). */
+    readonly committedPayments: number;
+    /** From submitting here to committing here, over this tab's last transactions (ms). */
+    readonly latency: {
+      readonly p50: number;
+      readonly p99: number;
+      readonly samples: number;
+    } | null;
     readonly rejectedTxs: number;
     readonly nativeChecks: number;
     readonly pureJsChecks: number;
@@ -142,6 +152,42 @@ export interface TabSnapshot {
   readonly resumed: boolean;
   /** The behaviour injected into this tab's validator ('none' when honest). */
   readonly fault: FaultMode;
+  /** The ledger and the last blocks, for the ledger view and the block explorer (null before the genesis). */
+  readonly ledger: LedgerView | null;
+}
+
+/**
+ * What became of the transactions this tab submitted (its traffic and hand payments) since a
+ * moment of its clock: for benchmarks (submit → commit latency; none lost, none committed twice).
+ */
+export interface OwnTxReport {
+  readonly submitted: number;
+  readonly committed: number;
+  /** Committed transactions by body type (`pay-bill`, `issue-bill`, `mint`, …). */
+  readonly committedByType: Readonly<Record<string, number>>;
+  /** Rejections by reason (a valid transaction is never rejected). */
+  readonly rejected: Readonly<Record<string, number>>;
+  /** Neither committed nor rejected yet. */
+  readonly pending: number;
+  /** Commit events for a transaction already committed here (must stay 0). */
+  readonly committedTwice: number;
+  /** Submit → commit as this tab saw it, in ms, per committed transaction, in commit order. */
+  readonly latenciesMs: readonly number[];
+}
+
+/** What the committed chain holds between two heights, and whether anything was committed twice. */
+export interface ChainAudit {
+  /** Blocks in (fromHeight, toHeight]. */
+  readonly blocks: number;
+  readonly txs: number;
+  /** Those transactions by body type. */
+  readonly byType: Readonly<Record<string, number>>;
+  /** Those blocks decided in a view after the first (a view change was needed). */
+  readonly viewChanges: number;
+  /** Over the whole chain: transactions that appear at more than one place (must be 0). */
+  readonly duplicateTxs: number;
+  /** Over the whole ledger: bills with more than one payment recorded (must be 0). */
+  readonly billsPaidTwice: number;
 }
 
 export interface TabValidatorOptions {
@@ -157,9 +203,21 @@ export interface TabValidatorOptions {
 }
 
 const lastBlocksShown = 8;
+/** Commit latencies kept for the cost meter. */
+const latencyKept = 256;
 /** Observations kept for the views between two snapshots. */
 const maxObservations = 4_000;
 const billsShown = 24;
+/** Own transactions remembered for `ownTxReport` (the oldest are forgotten first). */
+const ownTxsKept = 50_000;
+
+interface OwnTx {
+  readonly type: string;
+  readonly submittedAt: number;
+  committedAt: number | null;
+  commits: number;
+  rejected: string | null;
+}
 
 export class TabValidator {
   private validator: RoomValidator | null = null;
@@ -167,6 +225,8 @@ export class TabValidator {
   private trafficOn = true;
   private fault: FaultMode = 'none';
   private perSecond = 1;
+  /** Transactions a city member may have in flight (1: each waits for the last to commit). */
+  private trafficDepth = 1;
   private trafficTimer: unknown = null;
   private trafficCredit = 0;
   private savedHeight = 0;
@@ -176,6 +236,15 @@ export class TabValidator {
   /** Our own payments: tx id → bill, and what became of each bill. */
   private readonly paymentOfTx = new Map<string, string>();
   private readonly billState = new Map<string, { state: BillState; reason: string | null }>();
+  /** Every transaction this tab submitted (bounded), for `ownTxReport`. */
+  private readonly ownTxs = new Map<string, OwnTx>();
+  private readonly ledgerTracker = new LedgerTracker();
+  /** The last `latencyKept` commit latencies of this tab's transactions (a ring). */
+  private readonly latencies: number[] = [];
+  private latencyNext = 0;
+  private committedPayments = 0;
+  /** The ledger view, rebuilt when the chain moves. */
+  private ledgerView: LedgerView | null = null;
   private observations: Observation[] = [];
   private nextMessageId = 1;
 
@@ -307,10 +376,18 @@ export class TabValidator {
     return { ok: true };
   }
 
-  setTraffic(on: boolean, perSecond?: number): void {
+  /**
+   * City traffic on or off, at `perSecond` transactions a second, with up to `depth` in flight per
+   * member (more than one only for benchmarks at saturation; see CityTraffic.setDepth).
+   */
+  setTraffic(on: boolean, perSecond?: number, depth?: number): void {
     this.trafficOn = on;
     if (perSecond !== undefined && Number.isFinite(perSecond))
       this.perSecond = Math.min(Math.max(perSecond, 0.1), 200);
+    if (depth !== undefined && Number.isFinite(depth)) {
+      this.trafficDepth = depth;
+      this.traffic?.setDepth(depth);
+    }
   }
 
   /** Pays a bill by hand, as its household (which this tab must drive). */
@@ -341,11 +418,14 @@ export class TabValidator {
     const stats = {
       framesIn: host?.stats.framesIn ?? 0,
       framesOut: host?.stats.framesOut ?? 0,
+      bytesOut: host?.stats.bytesOut ?? 0,
       malformed: host?.stats.malformed ?? 0,
       peersDisconnected: host?.stats.peersDisconnected ?? 0,
       internalErrors: host?.stats.internalErrors ?? 0,
       committedTxs: this.committedTxs,
+      committedPayments: this.committedPayments,
       rejectedTxs: this.rejectedTxs,
+      latency: this.latency(),
       nativeChecks: host?.verifier.stats.native ?? 0,
       pureJsChecks: host?.verifier.stats.pureJs ?? 0,
     };
@@ -367,6 +447,7 @@ export class TabValidator {
         households: [],
         bills: [],
         stats,
+        ledger: null,
       };
     }
     const replica = host.replica;
@@ -416,7 +497,26 @@ export class TabValidator {
       households,
       bills: this.billViews(households.map((h) => ({ id: h.id, name: h.name }))),
       stats,
+      ledger: this.ledgerOf(host),
     };
+  }
+
+  private latency(): TabSnapshot['stats']['latency'] {
+    if (this.latencies.length === 0) return null;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+    return { p50: at(0.5), p99: at(0.99), samples: sorted.length };
+  }
+
+  private ledgerOf(host: ValidatorHost): LedgerView {
+    const chain = host.replica.chain;
+    if (this.ledgerView?.height !== chain.height || this.ledgerView.blocks.length === 0)
+      this.ledgerView = this.ledgerTracker.view(host.replica.blocks, chain.ledger, validatorName, {
+        committeeSize: () => chain.committee.length,
+        highValue: chain.config.highValue,
+        pending: host.replica.pendingTxs(),
+      });
+    return this.ledgerView;
   }
 
   // ── internals ───────────────────────────────────────────────────────────────────────────
@@ -473,6 +573,7 @@ export class TabValidator {
     if (city) {
       const seed = Number.parseInt(this.id.slice(0, 8), 16);
       this.traffic = new CityTraffic(city, this.id, seed);
+      this.traffic.setDepth(this.trafficDepth);
       this.scheduleTraffic();
     }
   }
@@ -496,7 +597,18 @@ export class TabValidator {
   }
 
   private submitPayment(host: ValidatorHost, tx: Parameters<ValidatorHost['submit']>[0]): string {
+    const submittedAt = this.options.clock.now();
     const txId = host.submit(tx);
+    if (!this.ownTxs.has(txId)) {
+      this.ownTxs.set(txId, {
+        type: tx.body.type,
+        submittedAt,
+        committedAt: null,
+        commits: 0,
+        rejected: null,
+      });
+      if (this.ownTxs.size > ownTxsKept) this.ownTxs.delete(this.ownTxs.keys().next().value!);
+    }
     if (tx.body.type === 'pay-bill') {
       this.paymentOfTx.set(txId, tx.body.billId);
       this.billState.set(tx.body.billId, { state: 'pending', reason: null });
@@ -505,21 +617,33 @@ export class TabValidator {
   }
 
   private onEvent(event: ReplicaEvent): void {
+    this.ledgerTracker.observe(event);
     switch (event.type) {
       case 'commit':
         this.persist();
         break;
       case 'tx-committed': {
         this.traffic?.settled(event.txId);
+        const own = this.ownTxs.get(event.txId);
+        if (own && event.result.ok) {
+          own.commits++;
+          if (own.committedAt === null) {
+            own.committedAt = this.options.clock.now();
+            this.latencies[this.latencyNext++ % latencyKept] = own.committedAt - own.submittedAt;
+          }
+        } else if (own && !event.result.ok) own.rejected ??= event.result.reason;
         const bill = this.paymentOfTx.get(event.txId);
         if (bill && event.result.ok) this.billState.set(bill, { state: 'committed', reason: null });
         if (bill && !event.result.ok)
           this.billState.set(bill, { state: 'rejected', reason: event.result.reason });
         if (event.result.ok) this.committedTxs++;
+        if (event.result.ok && event.result.payment) this.committedPayments++;
         break;
       }
       case 'tx-rejected': {
         this.traffic?.settled(event.txId);
+        const own = this.ownTxs.get(event.txId);
+        if (own && own.commits === 0) own.rejected ??= event.reason;
         const bill = this.paymentOfTx.get(event.txId);
         if (bill) this.billState.set(bill, { state: 'rejected', reason: event.reason });
         this.rejectedTxs++;
@@ -545,6 +669,71 @@ export class TabValidator {
     const out = this.observations;
     this.observations = [];
     return out;
+  }
+
+  /** What became of the transactions this tab submitted in [`since`, `until`) of its clock. */
+  ownTxReport(since = 0, until = Infinity): OwnTxReport {
+    let submitted = 0;
+    let committed = 0;
+    let pending = 0;
+    let committedTwice = 0;
+    const committedByType: Record<string, number> = {};
+    const rejected: Record<string, number> = {};
+    const done: { at: number; latency: number }[] = [];
+    for (const tx of this.ownTxs.values()) {
+      if (tx.submittedAt < since || tx.submittedAt >= until) continue;
+      submitted++;
+      if (tx.commits > 0) {
+        committed++;
+        committedTwice += tx.commits - 1;
+        committedByType[tx.type] = (committedByType[tx.type] ?? 0) + 1;
+        done.push({ at: tx.committedAt!, latency: tx.committedAt! - tx.submittedAt });
+      } else if (tx.rejected !== null) rejected[tx.rejected] = (rejected[tx.rejected] ?? 0) + 1;
+      else pending++;
+    }
+    done.sort((a, b) => a.at - b.at);
+    return {
+      submitted,
+      committed,
+      committedByType,
+      rejected,
+      pending,
+      committedTwice,
+      latenciesMs: done.map((d) => d.latency),
+    };
+  }
+
+  /** The committed blocks in (fromHeight, toHeight], and the whole chain checked for repeats. */
+  chainAudit(fromHeight: number, toHeight: number): ChainAudit | null {
+    const host = this.host;
+    if (!host) return null;
+    const byType: Record<string, number> = {};
+    let blocks = 0;
+    let txs = 0;
+    let viewChanges = 0;
+    let duplicateTxs = 0;
+    const seen = new Set<string>();
+    for (const { block, certificate } of host.replica.blocks) {
+      for (const tx of block.txs) {
+        const id = txIdOf(tx);
+        if (seen.has(id)) duplicateTxs++;
+        seen.add(id);
+      }
+      if (block.height <= fromHeight || block.height > toHeight) continue;
+      blocks++;
+      txs += block.txs.length;
+      if (certificate.view > 0) viewChanges++;
+      for (const tx of block.txs) byType[tx.body.type] = (byType[tx.body.type] ?? 0) + 1;
+    }
+    let billsPaidTwice = 0;
+    for (const times of host.replica.chain.ledger.billPayments.values())
+      if (times > 1) billsPaidTwice++;
+    return { blocks, txs, byType, viewChanges, duplicateTxs, billsPaidTwice };
+  }
+
+  /** The clock `ownTxReport` counts on. */
+  now(): number {
+    return this.options.clock.now();
   }
 
   /** Appends newly committed blocks to storage, one write at a time. */

@@ -6,6 +6,12 @@
 // a newly owned member waits a few heights, so the previous owner's last payment lands first.
 //
 // Also the hand payments of the status page, which go through the same nonce bookkeeping.
+//
+// By default a member waits for its transaction to commit before it signs the next. A deeper
+// pipeline (`setDepth`, for benchmarks at saturation) lets each member have several in flight, at
+// consecutive nonces; what it signs then allows for what it has in flight (a bill being paid is
+// not paid again, a balance already spent is not spent again, a household being topped up is not
+// topped up again), so everything it signs still applies.
 
 import type { City, CityMember } from '../ledger/city.ts';
 import { billRanges } from '../ledger/city.ts';
@@ -13,7 +19,6 @@ import {
   accountOf,
   balanceOf,
   billOf,
-  billsOf,
   registeredValidators,
   signTx,
   txIdOf,
@@ -27,8 +32,13 @@ import { Rng } from '../sim/rng.ts';
 export const handoverHeights = 3;
 /** Heights after which an unanswered transaction is presumed lost. */
 const pendingTtl = 20;
-/** Open bills per household above which its providers stop issuing. */
+/**
+ * Open bills per household above which its providers stop issuing (times the transactions a member
+ * may have in flight).
+ */
 const openBillsPerHousehold = 3;
+/** Most transactions a member may have in flight (the mempool holds nonces up to 64 ahead). */
+export const maxDepth = 32;
 
 export interface TrafficView {
   /** Height of the last committed block. */
@@ -41,6 +51,7 @@ interface Pending {
   readonly signer: string;
   readonly nonce: number;
   readonly height: number;
+  readonly body: TxBody;
 }
 
 export class CityTraffic {
@@ -51,6 +62,8 @@ export class CityTraffic {
   private pending: Pending[] = [];
   /** Height of the view at the last refresh. */
   private seenHeight = 0;
+  /** Transactions a member may have in flight at once. */
+  private depth = 1;
 
   constructor(
     readonly city: City,
@@ -72,15 +85,29 @@ export class CityTraffic {
     return this.ownedMembers(view).filter((m) => m.kind === 'household');
   }
 
-  /** Up to `count` new valid transactions of the owned members, one in flight per member. */
+  /** How many transactions a member may have in flight at once (1 to `maxDepth`; default 1). */
+  setDepth(depth: number): void {
+    if (Number.isFinite(depth)) this.depth = Math.min(Math.max(Math.floor(depth), 1), maxDepth);
+  }
+
+  /**
+   * Up to `count` new valid transactions of the owned members, at most `depth` in flight per
+   * member: one round over the members, another while some member can still sign.
+   */
   next(view: TrafficView, count: number): SignedTx[] {
     const out: SignedTx[] = [];
-    const busy = new Set(this.pending.map((p) => p.signer));
-    for (const member of this.rng.shuffle(this.ownedMembers(view))) {
-      if (out.length >= count) break;
-      if (busy.has(member.id)) continue;
-      const body = this.bodyFor(member, view);
-      if (body) out.push(this.sign(member, body, view));
+    const members = this.rng.shuffle(this.ownedMembers(view));
+    const open = openBillsByPayer(view.ledger);
+    for (let signed = true; signed && out.length < count;) {
+      signed = false;
+      for (const member of members) {
+        if (out.length >= count) break;
+        if (this.inFlight(member.id) >= this.depth) continue;
+        const body = this.bodyFor(member, view, open);
+        if (!body) continue;
+        out.push(this.sign(member, body, view));
+        signed = true;
+      }
     }
     return out;
   }
@@ -133,27 +160,56 @@ export class CityTraffic {
     );
   }
 
+  private inFlight(signer: string): number {
+    let n = 0;
+    for (const p of this.pending) if (p.signer === signer) n++;
+    return n;
+  }
+
+  /** The next nonce of `signer`: after the committed one and after every one in flight. */
   private nonceOf(view: TrafficView, signer: string): number {
-    const committed = accountOf(view.ledger, signer)?.nonce ?? 0;
-    return committed + this.pending.filter((p) => p.signer === signer).length;
+    let next = accountOf(view.ledger, signer)?.nonce ?? 0;
+    for (const p of this.pending) if (p.signer === signer) next = Math.max(next, p.nonce + 1);
+    return next;
   }
 
   private sign(member: CityMember, body: TxBody, view: TrafficView): SignedTx {
     const nonce = this.nonceOf(view, member.id);
-    const tx = signTx(this.city.chainId, member.keys.secretKey, member.id, { ...body, nonce });
-    this.pending.push({ txId: txIdOf(tx), signer: member.id, nonce, height: view.height });
+    const signed = { ...body, nonce };
+    const tx = signTx(this.city.chainId, member.keys.secretKey, member.id, signed);
+    this.pending.push({
+      txId: txIdOf(tx),
+      signer: member.id,
+      nonce,
+      height: view.height,
+      body: signed,
+    });
     return tx;
   }
 
-  private bodyFor(member: CityMember, view: TrafficView): TxBody | null {
+  /** What this node has in flight of one kind (the bodies). */
+  private inFlightOf<T extends TxBody['type']>(type: T): Extract<TxBody, { type: T }>[] {
+    const out: Extract<TxBody, { type: T }>[] = [];
+    for (const p of this.pending)
+      if (p.body.type === type) out.push(p.body as Extract<TxBody, { type: T }>);
+    return out;
+  }
+
+  /** A transaction for `member`, given the ledger's open bills by payer. */
+  private bodyFor(
+    member: CityMember,
+    view: TrafficView,
+    openBills: ReadonlyMap<string, readonly Bill[]>,
+  ): TxBody | null {
     const ledger = view.ledger;
     const assets = this.city.assets;
     switch (member.kind) {
       case 'provider': {
         const category = member.category ?? billCategories[0];
         const household = this.rng.pick(this.city.households);
-        const open = billsOf(ledger, { payer: household.id }).filter((b) => b.status === 'open');
-        if (open.length >= openBillsPerHousehold) return null;
+        const open = openBills.get(household.id) ?? [];
+        const issuing = this.inFlightOf('issue-bill').filter((b) => b.payer === household.id);
+        if (open.length + issuing.length >= openBillsPerHousehold * this.depth) return null;
         const [lo, hi] = billRanges[category];
         return {
           type: 'issue-bill',
@@ -166,18 +222,31 @@ export class CityTraffic {
         };
       }
       case 'household': {
-        const bill = billsOf(ledger, { payer: member.id }).find(
-          (b: Bill) => b.status === 'open' && balanceOf(ledger, member.id, b.asset) >= b.amount,
+        // Bills this node is paying already, and what those payments spend of each asset.
+        const paying = new Set(this.inFlightOf('pay-bill').map((p) => p.billId));
+        const spending = new Map<Bill['asset'], number>();
+        for (const id of paying) {
+          const b = billOf(ledger, id);
+          if (b && b.payer === member.id)
+            spending.set(b.asset, (spending.get(b.asset) ?? 0) + b.amount);
+        }
+        const bill = (openBills.get(member.id) ?? []).find(
+          (b: Bill) =>
+            !paying.has(b.id) &&
+            balanceOf(ledger, member.id, b.asset) - (spending.get(b.asset) ?? 0) >= b.amount,
         );
         if (bill) return { type: 'pay-bill', nonce: 0, billId: bill.id };
         return null;
       }
       case 'issuer': {
-        // Tops up the household furthest behind on its open bills.
+        // Tops up the household furthest behind on its open bills (a household being topped up
+        // already waits for that).
+        const minting = new Set(this.inFlightOf('mint').map((m) => m.to));
         for (const h of this.rng.shuffle(this.city.households)) {
-          for (const b of billsOf(ledger, { payer: h.id })) {
+          if (minting.has(h.id)) continue;
+          for (const b of openBills.get(h.id) ?? []) {
             const short = b.amount - balanceOf(ledger, h.id, b.asset);
-            if (b.status === 'open' && short > 0)
+            if (short > 0)
               return { type: 'mint', nonce: 0, to: h.id, asset: b.asset, amount: short + 100_000 };
           }
         }
@@ -187,4 +256,16 @@ export class CityTraffic {
         return null;
     }
   }
+}
+
+/** The ledger's open bills by payer, in the ledger's order: one pass over every bill. */
+function openBillsByPayer(ledger: LedgerState): Map<string, Bill[]> {
+  const out = new Map<string, Bill[]>();
+  for (const bill of ledger.bills.values()) {
+    if (bill.status !== 'open') continue;
+    const list = out.get(bill.payer);
+    if (list) list.push(bill);
+    else out.set(bill.payer, [bill]);
+  }
+  return out;
 }

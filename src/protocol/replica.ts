@@ -134,6 +134,11 @@ export class Replica {
     return this.mempool.size;
   }
 
+  /** The transactions waiting in the mempool, in arrival order (a copy, for views and tools). */
+  pendingTxs(): SignedTx[] {
+    return [...this.mempool.values()].map((e) => e.tx);
+  }
+
   /** The single entry point. Never throws on anything a peer can send. */
   handle(input: ReplicaInput): ReplicaOutput {
     this.out = { messages: [], timers: [], events: [] };

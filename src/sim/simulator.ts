@@ -166,6 +166,8 @@ export interface SimMessage {
   readonly deliverAt: number | null;
   /** `send` and `lost`: whether and why the network loses it (null when it will arrive). */
   readonly lost: LossReason | null;
+  /** The message itself (one object for every copy of a broadcast; read it, do not change it). */
+  readonly message: Message;
 }
 
 export interface SimHooks {
@@ -622,6 +624,7 @@ export class Simulation {
       view: hv.view,
       deliverAt,
       lost,
+      message: w.message,
     };
   }
 

@@ -7,6 +7,9 @@
 import { decodeCanonical, encodeCanonical, type DecodeResult } from '../crypto/encoding.ts';
 import { faultModes, type FaultMode } from '../faults/index.ts';
 import { validatorName } from '../net/names.ts';
+import { LedgerTracker, type LedgerView } from '../views/ledger-view.ts';
+import type { CostFigures } from '../views/cost.ts';
+import { encodeMessage } from '../protocol/codec.ts';
 import type { ProtocolMode, ReplicaEvent, Tier } from '../protocol/types.ts';
 import { configErrors, defaultNetwork, defaultSimConfig, type SimConfig } from '../sim/config.ts';
 import {
@@ -302,6 +305,13 @@ export class SoloSession {
   readonly config: SoloConfig;
   private readonly simConfig: SimConfig;
   private sim!: Simulation;
+  private readonly ledgerTracker = new LedgerTracker();
+  /** Bytes of every message sent between validators (as the live wire would carry them). */
+  private bytesSent = 0;
+  /** Encoded size of each message object (a broadcast is one object sent to every member). */
+  private sizes = new WeakMap<object, number>();
+  /** The endpoint whose ledger the views show: the first honest one. */
+  private viewEndpoint = 0;
   private stepsDone = 0;
   private timeline: SoloIntervention[] = [];
   /** How many timeline entries the current run has applied. */
@@ -483,7 +493,7 @@ export class SoloSession {
 
   /** The last observations (at most `keepRecent`), oldest first, replays included. */
   recent(): readonly SoloObservation[] {
-    return this.log.length > this.keepRecent ? this.log.slice(-this.keepRecent) : [...this.log];
+    return this.log.slice(this.log.length - Math.min(this.keepRecent, this.log.length));
   }
 
   /** Summary of the run so far (as the CLI prints at the end, without the final ledger check). */
@@ -498,6 +508,36 @@ export class SoloSession {
   /** The simulation itself (read-only use: stepping it directly would bypass the timeline). */
   get simulation(): Simulation {
     return this.sim;
+  }
+
+  /** What the run has cost so far, for the cost meter. */
+  cost(
+    label = this.simConfig.protocol === 'pbft' ? 'flat PBFT' : 'multi-level trust',
+  ): CostFigures {
+    const s = this.sim.summaryNow();
+    return {
+      label,
+      payments: s.payments.committed,
+      heights: s.height,
+      messages: s.messages.total,
+      bytes: this.bytesSent,
+      signatureChecks: s.verification.cacheHits,
+      latency:
+        s.latency.p50 !== null && s.latency.p99 !== null
+          ? { p50: s.latency.p50, p99: s.latency.p99 }
+          : null,
+      scope: `all ${s.validators} validators, on the virtual clock; signature checks each validator made`,
+    };
+  }
+
+  /** The ledger and the last blocks of the first honest validator (the one in view). */
+  ledger(): LedgerView {
+    const replica = this.sim.endpoints[this.viewEndpoint]!.node.replica;
+    return this.ledgerTracker.view(replica.blocks, replica.chain.ledger, validatorName, {
+      committeeSize: () => replica.chain.committee.length,
+      highValue: replica.chain.config.highValue,
+      pending: replica.pendingTxs(),
+    });
   }
 
   snapshot(): SoloSnapshot {
@@ -554,6 +594,8 @@ export class SoloSession {
     this.applied = 0;
     this.tag = 0;
     this.log = [];
+    this.ledgerTracker.clear();
+    this.bytesSent = 0;
     this.sim = new Simulation(this.simConfig, {
       onMessage: (message) => this.observe({ kind: 'message', step: this.tag, message }),
       onEvent: (endpoint, at, event) =>
@@ -566,6 +608,7 @@ export class SoloSession {
           event,
         }),
     });
+    this.viewEndpoint = this.sim.endpoints.find((e) => !e.byzantine)?.index ?? 0;
     this.sim.begin();
     this.applyDrops();
   }
@@ -608,8 +651,20 @@ export class SoloSession {
   }
 
   private observe(o: SoloObservation): void {
+    if (o.kind === 'event' && o.endpoint === this.viewEndpoint) this.ledgerTracker.observe(o.event);
+    if (o.kind === 'message' && o.message.kind === 'send') {
+      const m = o.message.message;
+      let size = this.sizes.get(m);
+      if (size === undefined) {
+        size = encodeMessage(m).length;
+        this.sizes.set(m, size);
+      }
+      this.bytesSent += size;
+    }
     this.log.push(o);
-    if (this.log.length > 2 * this.keepRecent + 64) this.log = this.log.slice(-this.keepRecent);
+    // (slice from an index: `slice(-0)` would keep everything)
+    if (this.log.length > 2 * this.keepRecent + 64)
+      this.log = this.log.slice(this.log.length - this.keepRecent);
     this.notify(o);
   }
 

@@ -101,6 +101,47 @@ suite('live rooms in a real browser', () => {
     const shown = await pages[1]!.getByTestId('self-id').textContent();
     expect(shown).toBe(states[1]!.selfId);
 
+    // The ledger view: the last blocks, each opening to its commit certificate; the cost meter.
+    const explorer = pages[1]!.getByTestId('block').first();
+    await explorer.locator('summary').click();
+    await expect
+      .poll(() => explorer.getByTestId('certificate').textContent())
+      .toMatch(/\d+ commit signatures at height \d+, view \d+ \(q = \d+ of n = \d+\)/);
+    expect(await pages[1]!.getByTestId('cost-meter').textContent()).toMatch(
+      /Messages per payment\s*\d+/,
+    );
+
+    // Network faults on one tab's outgoing links: every frame lost, then every frame late. The
+    // other three are a quorum (q = 3 of 4) and commit on; the faulty tab keeps up by listening.
+    const faulty = pages[0]!;
+    const heightNow = async () =>
+      Math.max(...(await Promise.all(pages.map(stateOf))).map((x) => x!.height));
+    await setRange(faulty, 'link-loss', 100);
+    let from = await heightNow();
+    states = await waitFor(
+      pages,
+      'the room committing while one tab loses every frame it sends',
+      (ss) =>
+        ss.every((s) => s.height >= from + 6) &&
+        ss[0]!.linkFaults.lost > 20 &&
+        agreeOnACommonBlock(ss),
+      90_000,
+    );
+    await setRange(faulty, 'link-loss', 0);
+    await setRange(faulty, 'link-delay', 300);
+    from = await heightNow();
+    states = await waitFor(
+      pages,
+      'the room committing with one slow tab',
+      (ss) =>
+        ss.every((s) => s.height >= from + 4) &&
+        ss[0]!.linkFaults.delayed > 20 &&
+        agreeOnACommonBlock(ss),
+      90_000,
+    );
+    await setRange(faulty, 'link-delay', 0);
+    expect(noConflict(states)).toBe(true);
+
     // (c) A tab closes; the others keep committing and stay in agreement. It handed them a signed
     // leave as it went, which they submit when it does not come back: it leaves the registry.
     const closing = pages.pop()!;
@@ -220,6 +261,15 @@ suite('live rooms in a real browser', () => {
     expect(noConflict(states)).toBe(true);
   }, 240_000);
 });
+
+/** Moves a range control as a user would (an `input` event with the new value). */
+async function setRange(page: Page, testId: string, value: number) {
+  await page.getByTestId(testId).evaluate((el, v) => {
+    const input = el as HTMLInputElement;
+    input.value = String(v);
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  }, value);
+}
 
 /** A peer that joins a room through the relay and sends every tab it meets junk. */
 async function hostilePeer(httpUrl: string, room: string) {

@@ -116,6 +116,61 @@ suite('solo mode in a real browser', () => {
     expect(reopened.playing).toBe(false);
   }, 180_000);
 
+  it('shows the ledger, the cost meter and Compare, and exports a trace that imports again', async () => {
+    const browser = await launch(executable!);
+    cleanups.push(() => browser.close());
+    const page = recordLogs(
+      await browser.newPage({ viewport: { width: 1280, height: 800 } }),
+      'ledger',
+    );
+    await page.goto(`${url}/?solo=7`);
+    await until(page, 'a few heights', (s) => s.height >= 8);
+
+    // The block explorer: a block opens to its certificate and its transactions.
+    const block = page.getByTestId('block').first();
+    await block.locator('summary').click();
+    expect(await block.getByTestId('certificate').textContent()).toMatch(
+      /commit signatures at height \d+, view \d+ \(q = 5 of n = 7\)/,
+    );
+    expect(await page.getByTestId('bill-counts').textContent()).toMatch(
+      /bills: \d+ open, \d+ being paid, \d+ paid/,
+    );
+    expect(await page.getByTestId('cost-meter').first().textContent()).toMatch(
+      /Messages per payment\s*[\d,]+/,
+    );
+    await page.getByTestId('ledger').screenshot({ path: `${artifacts}/ledger.png` });
+
+    // Compare: flat PBFT and multi-level trust, the same network, side by side.
+    await page.getByTestId('compare-seconds').selectOption('5');
+    await page.getByTestId('compare').click();
+    const comparison = page.getByTestId('comparison');
+    await comparison.waitFor({ timeout: 120_000 });
+    const text = (await comparison.textContent()) ?? '';
+    expect(text).toContain('flat PBFT');
+    expect(text).toContain('multi-level trust');
+    await comparison.screenshot({ path: `${artifacts}/compare.png` });
+
+    // A trace file: exported at this step, imported into a fresh page, the same step and head.
+    await page.locator('body').press('Space');
+    let at = -1;
+    const paused = await until(page, 'the paused view to settle', (s) => {
+      const settled = !s.playing && s.step === at;
+      at = s.step;
+      return settled;
+    });
+    const download = page.waitForEvent('download');
+    await page.getByTestId('export-trace').click();
+    const file = await (await download).path();
+    const other = recordLogs(await browser.newPage(), 'import');
+    await other.goto(`${url}/?solo=4`);
+    await until(other, 'another run', (s) => s.validators.length === 4);
+    await other.getByTestId('import-trace').setInputFiles(file);
+    await other.getByTestId('trace-message').filter({ hasText: 'same trace hash' }).waitFor();
+    const imported = await until(other, 'the imported run', (s) => s.step === paused.step);
+    expect(imported.headHash).toBe(paused.headHash);
+    expect(imported.validators).toHaveLength(7);
+  }, 240_000);
+
   it('runs every lesson to its end', async () => {
     const browser = await launch(executable!);
     cleanups.push(() => browser.close());
@@ -149,6 +204,14 @@ suite('solo mode in a real browser', () => {
       expect(await page.getByTestId('lesson-text').textContent(), id ?? '').toBeTruthy();
       const safety = await page.getByTestId('safety').textContent();
       expect(safety, id ?? '').toContain(id === 'more-than-f' ? 'Safety broken' : 'Safety holds');
+      if (id === 'more-than-f') {
+        // The red badge comes with its proof: two certified blocks, and who signed both.
+        const proof = page.getByTestId('safety-proof');
+        await proof.waitFor();
+        expect(await proof.textContent()).toMatch(/(\d+) of \1 signatures valid/);
+        expect(await page.getByTestId('double-signers').textContent()).toMatch(/·/);
+        await proof.screenshot({ path: `${artifacts}/safety-proof.png` });
+      }
     }
     await page.screenshot({ path: `${artifacts}/lesson-1280x800.png` });
   }, 600_000);
