@@ -133,7 +133,7 @@ suite('solo mode in a real browser', () => {
       /commit signatures at height \d+, view \d+ \(q = 5 of n = 7\)/,
     );
     expect(await page.getByTestId('bill-counts').textContent()).toMatch(
-      /bills: \d+ open, \d+ being paid, \d+ paid/,
+      /bills: \d+ open, \d+ being paid,\s+\d+ paid/,
     );
     expect(await page.getByTestId('cost-meter').first().textContent()).toMatch(
       /Messages per payment\s*[\d,]+/,
