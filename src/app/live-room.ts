@@ -58,6 +58,8 @@ export interface AutomationSnapshot {
   readonly validators: readonly { id: string; name: string; tier: string; trust: number }[];
   /** Outgoing frames this tab's network faults lost or delayed so far. */
   readonly linkFaults: { readonly lost: number; readonly delayed: number };
+  /** False once this tab saw conflicting commits, or a peer's certificate conflicting with one. */
+  readonly safe: boolean;
 }
 
 const snapshotEveryMs = 300;
@@ -154,6 +156,7 @@ export class LiveRoom {
       blocks: (s?.lastBlocks ?? []).map((b) => ({ height: b.height, hash: b.hash })),
       validators: (s?.validators ?? []).map((v) => ({ ...v })),
       linkFaults: { ...this.linkCounts },
+      safe: this.status.view.safety.ok && !s?.forkProof,
     });
   }
 

@@ -25,6 +25,7 @@ import type {
 import { heightViewOf } from '../views/observe.ts';
 import { drawnEvents, drawnMessages, type Observation } from '../views/model.ts';
 import { LedgerTracker, type LedgerView } from '../views/ledger-view.ts';
+import { ForkWatch, type SafetyProof } from '../views/safety-proof.ts';
 import { validatorName } from './names.ts';
 import { HonestNode, faultModes, wrapReplica, type FaultMode } from '../faults/index.ts';
 
@@ -154,6 +155,8 @@ export interface TabSnapshot {
   readonly fault: FaultMode;
   /** The ledger and the last blocks, for the ledger view and the block explorer (null before the genesis). */
   readonly ledger: LedgerView | null;
+  /** Proof that the chain forked: a peer's certificate conflicts with a block committed here. */
+  readonly forkProof: SafetyProof | null;
 }
 
 /**
@@ -239,6 +242,8 @@ export class TabValidator {
   /** Every transaction this tab submitted (bounded), for `ownTxReport`. */
   private readonly ownTxs = new Map<string, OwnTx>();
   private readonly ledgerTracker = new LedgerTracker();
+  /** Looks for a certificate from a peer that conflicts with a block committed here. */
+  private forkWatch: ForkWatch | null = null;
   /** The last `latencyKept` commit latencies of this tab's transactions (a ring). */
   private readonly latencies: number[] = [];
   private latencyNext = 0;
@@ -306,6 +311,14 @@ export class TabValidator {
       ...(genesis ? { genesis, restore } : {}),
       onEvent: (event) => this.onEvent(event),
       onMessage: (stage, peer, message) => {
+        const host = this.validator?.host;
+        if (stage === 'deliver' && host)
+          this.forkWatch?.observe(
+            peer,
+            message,
+            host.replica.blocks,
+            host.replica.chain.committee.length,
+          );
         if (!drawnMessages.has(message.type)) return;
         const hv = heightViewOf(message);
         const self = this.id;
@@ -448,6 +461,7 @@ export class TabValidator {
         bills: [],
         stats,
         ledger: null,
+        forkProof: null,
       };
     }
     const replica = host.replica;
@@ -498,6 +512,7 @@ export class TabValidator {
       bills: this.billViews(households.map((h) => ({ id: h.id, name: h.name }))),
       stats,
       ledger: this.ledgerOf(host),
+      forkProof: this.forkWatch?.proof ?? null,
     };
   }
 
@@ -569,6 +584,7 @@ export class TabValidator {
       this.saving = this.saving.then(() =>
         this.options.storage.saveGenesis(key, encodeGenesis(genesis)),
       );
+    this.forkWatch = new ForkWatch(genesis.ledger.chainId, validatorName(this.id));
     const city = roomCityOf(genesis);
     if (city) {
       const seed = Number.parseInt(this.id.slice(0, 8), 16);

@@ -10,6 +10,7 @@ import { safetyProof, type SafetyProof } from '../../src/solo/proof.ts';
 import { importTrace, parseTraceFile, traceFileOf } from '../../src/solo/trace.ts';
 import { SoloSession, type SoloConfig } from '../../src/solo/session.ts';
 import { costRows, type CostFigures } from '../../src/views/cost.ts';
+import { ForkWatch } from '../../src/views/safety-proof.ts';
 
 const config: SoloConfig = {
   protocol: 'mlt',
@@ -217,5 +218,77 @@ describe('trace files', () => {
     }
     const tampered = await importTrace(JSON.stringify({ ...good, traceHash: '0'.repeat(64) }));
     expect(tampered.ok && tampered.value.verified).toBe(false);
+  });
+});
+
+describe('a live tab watching for forks', () => {
+  it("proves a fork from a peer's certificate that conflicts with its own block, and only then", async () => {
+    const s = new SoloSession({
+      ...config,
+      byzantine: 2,
+      fault: 'equivocate',
+      seed: 1,
+      txPerSecond: 0,
+    });
+    let proof: SafetyProof | null = null;
+    for (let i = 0; i < 40 && !proof; i++) {
+      await s.runFor(1_000, Number.MAX_SAFE_INTEGER);
+      for (let h = 1; h <= s.snapshot().height + 1 && !proof; h++)
+        proof = safetyProof(s.simulation, h);
+    }
+    expect(proof).not.toBeNull();
+    const height = proof!.height;
+    const honest = s.simulation.endpoints.filter((e) => !e.byzantine).map((e) => e.node.replica);
+    const mine = honest.find(
+      (r) => r.blocks[height - 1]?.certificate.digest === proof!.branches[0]!.digest,
+    )!;
+    const theirs = honest.find(
+      (r) => r.blocks[height - 1]?.certificate.digest === proof!.branches[1]!.digest,
+    )!;
+    const chainId = mine.chain.chainId;
+    const watch = new ForkWatch(chainId, 'me');
+    // The same block from a peer proves nothing; neither does a certificate with forged signatures.
+    expect(
+      watch.observe(
+        theirs.id,
+        { type: 'decided', committed: mine.blocks[height - 1]! },
+        mine.blocks,
+        4,
+      ),
+    ).toBeNull();
+    const forged = {
+      ...theirs.blocks[height - 1]!,
+      certificate: { ...theirs.blocks[height - 1]!.certificate, digest: 'ab'.repeat(32) },
+    };
+    expect(
+      watch.observe(theirs.id, { type: 'decided', committed: forged }, mine.blocks, 4),
+    ).toBeNull();
+    // The other branch's block, certified: a proof, with the colluders as double signers.
+    const found = watch.observe(
+      theirs.id,
+      { type: 'decided', committed: theirs.blocks[height - 1]! },
+      mine.blocks,
+      4,
+    );
+    expect(found?.height).toBe(height);
+    expect(found?.branches.map((b) => b.validSignatures).every((n) => n >= 3)).toBe(true);
+    const byzantine = s
+      .snapshot()
+      .validators.filter((v) => v.fault)
+      .map((v) => v.name);
+    expect([...found!.doubleSigners].sort()).toEqual(byzantine.sort());
+    expect(watch.proof).toBe(found);
+    // A peer that only sends made-up certificates is ignored after a while.
+    const quiet = new ForkWatch(chainId, 'me');
+    for (let i = 0; i < ForkWatch.maxFailures + 5; i++)
+      quiet.observe(theirs.id, { type: 'decided', committed: forged }, mine.blocks, 4);
+    expect(
+      quiet.observe(
+        theirs.id,
+        { type: 'decided', committed: theirs.blocks[height - 1]! },
+        mine.blocks,
+        4,
+      ),
+    ).toBeNull();
   });
 });
