@@ -141,21 +141,27 @@ describe('Compare', () => {
   });
 });
 
+/** Two of four validators collude (more than f = 1): run until the chain forks. */
+async function forkedRun(): Promise<{ s: SoloSession; proof: SafetyProof | null }> {
+  const s = new SoloSession({
+    ...config,
+    byzantine: 2,
+    fault: 'equivocate',
+    seed: 1,
+    txPerSecond: 0,
+  });
+  let proof: SafetyProof | null = null;
+  for (let i = 0; i < 40 && !proof; i++) {
+    await s.runFor(1_000, Number.MAX_SAFE_INTEGER);
+    for (let h = 1; h <= s.snapshot().height + 1 && !proof; h++)
+      proof = safetyProof(s.simulation, h);
+  }
+  return { s, proof };
+}
+
 describe('the safety proof', () => {
   it('shows two certified conflicting blocks and who signed both when more than f collude', async () => {
-    const s = new SoloSession({
-      ...config,
-      byzantine: 2,
-      fault: 'equivocate',
-      seed: 1,
-      txPerSecond: 0,
-    });
-    let proof: SafetyProof | null = null;
-    for (let i = 0; i < 40 && !proof; i++) {
-      await s.runFor(1_000, Number.MAX_SAFE_INTEGER);
-      for (let h = 1; h <= s.snapshot().height + 1 && !proof; h++)
-        proof = safetyProof(s.simulation, h);
-    }
+    const { s, proof } = await forkedRun();
     expect(proof).not.toBeNull();
     const p = proof!;
     expect(p.branches).toHaveLength(2);
@@ -223,19 +229,7 @@ describe('trace files', () => {
 
 describe('a live tab watching for forks', () => {
   it("proves a fork from a peer's certificate that conflicts with its own block, and only then", async () => {
-    const s = new SoloSession({
-      ...config,
-      byzantine: 2,
-      fault: 'equivocate',
-      seed: 1,
-      txPerSecond: 0,
-    });
-    let proof: SafetyProof | null = null;
-    for (let i = 0; i < 40 && !proof; i++) {
-      await s.runFor(1_000, Number.MAX_SAFE_INTEGER);
-      for (let h = 1; h <= s.snapshot().height + 1 && !proof; h++)
-        proof = safetyProof(s.simulation, h);
-    }
+    const { s, proof } = await forkedRun();
     expect(proof).not.toBeNull();
     const height = proof!.height;
     const honest = s.simulation.endpoints.filter((e) => !e.byzantine).map((e) => e.node.replica);
