@@ -8,6 +8,8 @@ import { IdbStorage } from '../src/app/storage.ts';
 import type { ProtocolConfig } from '../src/protocol/types.ts';
 import {
   TabValidator,
+  importChain,
+  type ChainImport,
   type ChainAudit,
   type OwnTxReport,
   type TabSnapshot,
@@ -81,6 +83,14 @@ const api = {
   },
   setTraffic(on: boolean, perSecond?: number): void {
     tab?.setTraffic(on, perSecond);
+  },
+  /** This tab's chain as a chain file (null before it has one). */
+  exportChain(): string | null {
+    return tab?.exportChain() ?? null;
+  },
+  /** Verifies a chain file from anywhere (it need not be this room's). */
+  importChain(text: string): Promise<ChainImport> {
+    return importChain(text);
   },
 };
 

@@ -7,7 +7,7 @@
 import * as Comlink from 'comlink';
 import SimplePeer from 'simple-peer/simplepeer.min.js';
 import { Mesh, type PeerLike, type PeerState } from '../net/mesh.ts';
-import type { TabSnapshot } from '../net/tab-validator.ts';
+import type { ChainImport, TabSnapshot } from '../net/tab-validator.ts';
 import type { ProtocolConfig } from '../protocol/types.ts';
 import type { ValidatorWorkerApi } from '../../workers/validator.worker.ts';
 import { FallbackSocket, type SignalingMode } from './browser-signaling.ts';
@@ -116,6 +116,16 @@ export class LiveRoom {
     this.listeners.add(listener);
     listener(this.status);
     return () => this.listeners.delete(listener);
+  }
+
+  /** This tab's chain as a chain file's text (null before it has one). */
+  exportChain(): Promise<string | null> {
+    return this.api.exportChain();
+  }
+
+  /** Verifies a chain file in the worker and shows what it holds. */
+  importChain(text: string): Promise<ChainImport> {
+    return this.api.importChain(text);
   }
 
   async payBill(billId: string): Promise<string | null> {

@@ -35,6 +35,7 @@ export const liveFaultModes: readonly FaultMode[] = faultModes.filter(
 );
 import { RoomValidator } from './room-node.ts';
 import { CityTraffic } from './traffic.ts';
+import { chainFileOf, verifyChainFile } from './chain-file.ts';
 import type { HostClock, Transport, ValidatorHost } from './validator-host.ts';
 
 export interface StoredRoom {
@@ -242,6 +243,8 @@ export class TabValidator {
   /** Every transaction this tab submitted (bounded), for `ownTxReport`. */
   private readonly ownTxs = new Map<string, OwnTx>();
   private readonly ledgerTracker = new LedgerTracker();
+  /** The room's genesis, once this tab has it. */
+  private genesis: Genesis | null = null;
   /** Looks for a certificate from a peer that conflicts with a block committed here. */
   private forkWatch: ForkWatch | null = null;
   /** The last `latencyKept` commit latencies of this tab's transactions (a ring). */
@@ -336,6 +339,13 @@ export class TabValidator {
       onStarted: (_host, _hash, g) => this.onStarted(g, genesis === undefined),
     });
     this.validator.start(this.options.transport);
+  }
+
+  /** This tab's chain as a chain file's text (null before it has the genesis). */
+  exportChain(): string | null {
+    const host = this.host;
+    if (!host || !this.genesis) return null;
+    return JSON.stringify(chainFileOf(this.options.room, this.genesis, host.replica.blocks));
   }
 
   /** Makes this tab the room's first validator, on a new genesis (no-op once running). */
@@ -584,6 +594,7 @@ export class TabValidator {
       this.saving = this.saving.then(() =>
         this.options.storage.saveGenesis(key, encodeGenesis(genesis)),
       );
+    this.genesis = genesis;
     this.forkWatch = new ForkWatch(genesis.ledger.chainId, validatorName(this.id));
     const city = roomCityOf(genesis);
     if (city) {
@@ -788,4 +799,38 @@ function decodeStoredBlocks(stored: readonly Uint8Array[]): CommittedBlock[] {
     out.push(cb);
   }
   return out;
+}
+
+/** What importing a chain file found, with the ledger view of the verified part. */
+export type ChainImport =
+  | { readonly ok: false; readonly reason: string }
+  | {
+      readonly ok: true;
+      readonly room: string;
+      readonly claimed: number;
+      readonly verified: number;
+      readonly headHash: string;
+      readonly stoppedBecause: string | null;
+      readonly ledger: LedgerView;
+    };
+
+/** Verifies a chain file (see chain-file.ts) and shows its ledger and last blocks. */
+export async function importChain(text: string): Promise<ChainImport> {
+  const r = await verifyChainFile(text);
+  if (!r.ok) return r;
+  const tracker = new LedgerTracker();
+  for (const e of r.value.events) tracker.observe(e);
+  const { replica } = r.value;
+  return {
+    ok: true,
+    room: r.value.room,
+    claimed: r.value.claimed,
+    verified: r.value.verified,
+    headHash: r.value.headHash,
+    stoppedBecause: r.value.stoppedBecause,
+    ledger: tracker.view(replica.blocks, replica.chain.ledger, validatorName, {
+      committeeSize: () => replica.chain.committee.length,
+      highValue: replica.chain.config.highValue,
+    }),
+  };
 }

@@ -111,6 +111,15 @@ suite('live rooms in a real browser', () => {
       /Messages per payment\s*\d+/,
     );
 
+    // A chain file: exported from one tab, verified block by block from its genesis in another.
+    const download = pages[1]!.waitForEvent('download');
+    await pages[1]!.getByTestId('export-chain').click();
+    const chainFile = await (await download).path();
+    await pages[2]!.getByTestId('import-chain').setInputFiles(chainFile);
+    await expect
+      .poll(() => pages[2]!.getByTestId('chain-message').textContent(), { timeout: 30_000 })
+      .toMatch(/all \d+ blocks of room tabs-room verified from its genesis/);
+
     // Network faults on one tab's outgoing links: every frame lost, then every frame late. The
     // other three are a quorum (q = 3 of 4) and commit on; the faulty tab keeps up by listening.
     const faulty = pages[0]!;
