@@ -7,6 +7,7 @@ import { generateKeyPair } from '../crypto/keys.ts';
 import { SignatureVerifier } from '../crypto/verify.ts';
 import { toHex, fromHex, type DecodeResult } from '../crypto/encoding.ts';
 import { decodeMessage, encodeMessage } from '../protocol/codec.ts';
+import { readJsonFile } from './json-file.ts';
 import { decodeGenesis, encodeGenesis } from '../protocol/genesis.ts';
 import { Replica } from '../protocol/replica.ts';
 import { signedItemsOf } from '../protocol/signing.ts';
@@ -64,18 +65,9 @@ export interface VerifiedChain {
 /** Reads and verifies a chain file's text; every way it can be wrong gives a reason. */
 export async function verifyChainFile(text: string): Promise<DecodeResult<VerifiedChain>> {
   const fail = (reason: string) => ({ ok: false as const, reason });
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return fail('the file is not JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return fail('the file is not a chain file (not an object)');
-  const v = value as Record<string, unknown>;
-  if (v.format !== chainFormat) return fail(`the file is not a ${chainFormat} file`);
-  if (v.version !== chainVersion)
-    return fail(`unsupported chain file version ${String(v.version)}`);
+  const file = readJsonFile(text, chainFormat, chainVersion, 'a chain file');
+  if (!file.ok) return file;
+  const v = file.value;
   if (typeof v.room !== 'string' || v.room.length > 64) return fail('the room name is malformed');
   if (!isHexText(v.genesis)) return fail('the genesis is missing or not hex');
   const genesis = decodeGenesis(fromHex(v.genesis));

@@ -3,6 +3,7 @@
 // very same state. The run itself is the share link's encoding; the rest is for people and checks.
 
 import type { DecodeResult } from '../crypto/encoding.ts';
+import { readJsonFile } from '../net/json-file.ts';
 import { decodeRunSpec, encodeRunSpec, SoloSession, type SoloRunSpec } from './session.ts';
 
 export const traceFormat = 'tierbft-solo-trace';
@@ -51,17 +52,9 @@ export function parseTraceFile(
 ): DecodeResult<{ spec: SoloRunSpec; traceHash: string; step: number }> {
   const fail = (reason: string) => ({ ok: false as const, reason });
   if (text.length > maxTraceChars) return fail('the file is too large to be a trace');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return fail('the file is not JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return fail('the file is not a trace (not an object)');
-  const v = value as Record<string, unknown>;
-  if (v.format !== traceFormat) return fail(`the file is not a ${traceFormat} file`);
-  if (v.version !== traceVersion) return fail(`unsupported trace version ${String(v.version)}`);
+  const file = readJsonFile(text, traceFormat, traceVersion, 'a trace');
+  if (!file.ok) return file;
+  const v = file.value;
   if (typeof v.traceHash !== 'string' || !/^[0-9a-f]{64}$/.test(v.traceHash))
     return fail('the trace hash is missing or malformed');
   const spec = decodeRunSpec(v.run);
