@@ -163,17 +163,7 @@ export class ValidatorHost {
     if (restore.length > 0) {
       // Our own stored chain is checked like any peer's: each block against its height's committee.
       const message = { type: 'block-response', blocks: restore } as const;
-      this.step(async () => {
-        await this.verifier.preverify(signedItemsOf(this.options.genesis.ledger.chainId, message));
-        this.apply(
-          this.node.handle({
-            type: 'message',
-            now: this.options.clock.now(),
-            from: this.id,
-            message,
-          }),
-        );
-      });
+      this.verifiedStep(message, (now) => ({ type: 'message', now, from: this.id, message }));
     }
     this.enqueue({ type: 'start', now: this.options.clock.now() });
   }
@@ -239,12 +229,7 @@ export class ValidatorHost {
     const txId = txIdOf(tx);
     // Its signature checked natively first, as for a transaction from a peer (else the replica's
     // check would take the slow pure-JS path for every transaction this tab makes).
-    this.step(async () => {
-      await this.verifier.preverify(
-        signedItemsOf(this.options.genesis.ledger.chainId, { type: 'tx', tx }),
-      );
-      this.apply(this.node.handle({ type: 'submit', now: this.options.clock.now(), tx }));
-    });
+    this.verifiedStep({ type: 'tx', tx }, (now) => ({ type: 'submit', now, tx }));
     this.ownTxs.set(txId, tx);
     for (const peer of this.peerOfValidator.values())
       this.sendFrame(peer, { t: 'msg', m: encodeMessage({ type: 'tx', tx }) });
@@ -303,12 +288,7 @@ export class ValidatorHost {
     const m = message.message;
     if (frame.t === 'bye') return this.onBye(peerId, from, m);
     this.options.onMessage?.('deliver', from, m);
-    this.step(async () => {
-      await this.verifier.preverify(signedItemsOf(this.options.genesis.ledger.chainId, m));
-      this.apply(
-        this.node.handle({ type: 'message', now: this.options.clock.now(), from, message: m }),
-      );
-    });
+    this.verifiedStep(m, (now) => ({ type: 'message', now, from, message: m }));
   }
 
   private onHello(peerId: string, frame: Record<string, unknown>): void {
@@ -348,6 +328,17 @@ export class ValidatorHost {
     this.stats.peersDisconnected++;
     this.peerClosed(peerId);
     this.transport?.disconnect(peerId, `malformed frame: ${reason}`);
+  }
+
+  /**
+   * A step that first verifies the signatures `message` carries (natively, off the thread where
+   * the platform can), so that the replica's synchronous checks are answered from the cache.
+   */
+  private verifiedStep(message: Message, input: (now: number) => ReplicaInput): void {
+    this.step(async () => {
+      await this.verifier.preverify(signedItemsOf(this.options.genesis.ledger.chainId, message));
+      this.apply(this.node.handle(input(this.options.clock.now())));
+    });
   }
 
   private enqueue(input: ReplicaInput): void {
