@@ -102,8 +102,11 @@ export interface SoloState {
   readonly reset: boolean;
   readonly observations: readonly Observation[];
   readonly config: SoloConfig;
-  /** The ledger and last blocks of the validator in view (the first honest one). */
-  readonly ledger: LedgerView;
+  /**
+   * The ledger and last blocks of the validator in view (the first honest one); null when not
+   * asked for (and the run was not reset).
+   */
+  readonly ledger: LedgerView | null;
   readonly cost: CostFigures;
 }
 
@@ -187,7 +190,7 @@ const api = {
   async drop(id: number): Promise<void> {
     await session?.drop(id);
   },
-  state(): SoloState | null {
+  state(withLedger = true): SoloState | null {
     if (!session) return null;
     let observations: Observation[];
     if (reset) {
@@ -208,7 +211,7 @@ const api = {
       reset: wasReset,
       observations,
       config: session.spec().config,
-      ledger: session.ledger(),
+      ledger: withLedger || wasReset ? session.ledger() : null,
       cost: session.cost(),
     };
   },
