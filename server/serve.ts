@@ -9,7 +9,16 @@ import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import QRCode from 'qrcode';
 import sirv from 'sirv';
+import { UsageError } from './cli.ts';
 import { Relay, type RelayOptions } from './relay.ts';
+
+/** The port from `PORT` (default 5173): one rule for `npm start` and `npm run dev`. */
+export function portFromEnv(env: Readonly<Record<string, string | undefined>>): number {
+  const port = env.PORT ?? '5173';
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535)
+    throw new UsageError(`PORT must be an integer from 0 to 65535, got '${port}'`);
+  return Number(port);
+}
 
 export interface AppServerOptions {
   /** 0 picks a free port; the real one is returned. */

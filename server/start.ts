@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { addressBanner, startAppServer } from './serve.ts';
+import { addressBanner, portFromEnv, startAppServer } from './serve.ts';
 
 const usage = `usage: npm start [-- --help]
   Builds the app if needed, then serves it and the signaling relay on one port.
@@ -41,10 +41,7 @@ function parseStartInput(
     throw new UsageError((error as Error).message.split('. ')[0]!);
   }
   if (values.help) return 'help';
-  const port = env.PORT ?? '5173';
-  if (!/^\d{1,5}$/.test(port) || Number(port) > 65_535)
-    throw new UsageError(`PORT must be an integer from 0 to 65535, got '${port}'`);
-  return { port: Number(port), host: env.HOST || '0.0.0.0' };
+  return { port: portFromEnv(env), host: env.HOST || '0.0.0.0' };
 }
 
 /** Newest modification time under `path` (a file or a directory), or 0 if it does not exist. */

@@ -141,6 +141,19 @@ describe('npm start', () => {
   });
 });
 
+describe('npm run dev', () => {
+  it('listens on PORT like npm start, and rejects a bad one in one line, exit 2', () => {
+    const result = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js'], {
+      cwd: projectRoot,
+      env: { ...process.env, PORT: '70000' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe("dev: PORT must be an integer from 0 to 65535, got '70000'\n");
+  });
+});
+
 describe('relayPlugin', () => {
   it('serves /signal on the Vite dev server and leaves HMR to Vite', async () => {
     const server = await createViteServer({
