@@ -30,8 +30,14 @@ import { Rng } from '../sim/rng.ts';
 
 /** Heights a newly owned member rests before this node signs for it. */
 export const handoverHeights = 3;
-/** Heights after which an unanswered transaction is presumed lost. */
-const pendingTtl = 20;
+/**
+ * Heights after which an unanswered transaction is presumed lost (and its nonce signed again). The
+ * replica answers every transaction submitted to it, so this is only a safety net; it must stay
+ * well above how long a live transaction can take: the host's queue, then up to 16 heights waiting
+ * in the mempool for an earlier nonce or a funding payment. At 20, a loaded machine with 100 ms
+ * blocks presumed live payments lost and signed the same bills again (`bill-already-paid`).
+ */
+const pendingTtl = 64;
 /**
  * Open bills per household above which its providers stop issuing (times the transactions a member
  * may have in flight).
