@@ -1,10 +1,10 @@
-// The behaviours a tab can switch its validator to, in words (DESIGN.md §5). Twins needs two copies
-// of one key and crash is simply closing the tab, so neither is offered here.
+// The behaviours a tab can switch its validator to, in words (DESIGN.md §5).
 
 import type { FaultMode } from '../faults/index.ts';
 
 export const faultText = {
   none: 'Honest: follows the protocol',
+  crash: 'Crash: stops handling and sending anything; switched back, it catches up',
   silent: 'Silent: receives but never sends',
   equivocate: 'Equivocate: as primary, proposes two different blocks to two halves',
   'wrong-digest': 'Wrong digest: votes for a block nobody proposed',
@@ -13,7 +13,8 @@ export const faultText = {
   'stale-view-change': 'Stale view change: keeps asking for old views',
   delay: 'Delay: holds every message for 1.5 s',
   drop: 'Drop: ignores half of its peers',
+  twins: 'Twins: a second copy with the same key, each copy talking to half of the peers',
   sleeper: 'Sleeper: honest until it reaches Core, then equivocates',
-} as const satisfies Partial<Record<FaultMode, string>>;
+} as const satisfies Record<FaultMode, string>;
 
 export type LiveFault = keyof typeof faultText;

@@ -13,6 +13,7 @@ import type {
   Message,
   ReplicaInput,
   ReplicaOutput,
+  Timer,
   ValidatorId,
   Vote,
 } from '../protocol/types.ts';
@@ -47,6 +48,10 @@ export interface Node {
   readonly fault: FaultMode;
   handle(input: ReplicaInput): ReplicaOutput;
   linkRule?(to: ValidatorId): LinkRule;
+  /** What the node does first when a live host switches to it (a twin starting). */
+  attach?(now: number): ReplicaOutput;
+  /** What the node owes its replica when a live host switches away from it (a crash's timers). */
+  detach?(now: number): ReplicaInput[];
 }
 
 export class HonestNode implements Node {
@@ -340,9 +345,122 @@ class LinkFaultNode extends HonestNode implements Node {
   }
 }
 
+const nothing = (): ReplicaOutput => ({ messages: [], timers: [], events: [] });
+
 /**
- * Wraps `replica` in the behaviour of `mode`. `crash` and `twins` need the simulator (a node that
- * stops; two nodes with one key), so they wrap as honest here and the simulator does the rest.
+ * A live crash: the replica handles nothing and sends nothing, and its timers stop. It keeps its
+ * memory (chain, votes, view), like a process that was stopped and later continued: when the host
+ * switches back, the timers that fell due meanwhile fire at once (`detach`), so it notices it is
+ * behind, asks a peer for the blocks it missed and takes part again. Never re-proposing or
+ * re-voting from a blank height, it cannot equivocate by forgetting. (The simulator models crashes
+ * itself, as endpoints that go down and restart.)
+ */
+export class CrashedNode implements Node {
+  readonly fault: FaultMode = 'crash';
+  /** The latest due timer of each kind (a later one of a kind replaces the earlier). */
+  private readonly due = new Map<string, Timer>();
+  constructor(readonly replica: Replica) {}
+  get id(): ValidatorId {
+    return this.replica.id;
+  }
+  handle(input: ReplicaInput): ReplicaOutput {
+    if (input.type === 'timer') this.due.set(input.timer.kind, input.timer);
+    return nothing();
+  }
+  detach(now: number): ReplicaInput[] {
+    const owed = [...this.due.values()].map((timer) => ({ type: 'timer', now, timer }) as const);
+    this.due.clear();
+    return owed;
+  }
+}
+
+/**
+ * Live Twins: a second replica with the same key, each copy on half of the links (Bano et al.).
+ * A peer on side 0 talks only to the original, one on side 1 only to the twin; both get this
+ * host's own transactions. Each copy follows the protocol, yet together they are one validator
+ * saying two things — proposals and votes that differ by side — which the others must catch as
+ * equivocation. Only the original's events reach the host (its views, ledger and storage).
+ */
+export class TwinsNode implements Node {
+  readonly fault: FaultMode = 'twins';
+  private readonly side = new Map<ValidatorId, 0 | 1>();
+  private readonly count: [number, number] = [0, 0];
+  /** The twin's timers, told apart from the original's by identity when they come back. */
+  private readonly twinTimers = new WeakSet<Timer>();
+  constructor(
+    readonly replica: Replica,
+    /** A fresh replica on the same genesis and key (it catches up in `attach`). */
+    private readonly twin: Replica,
+  ) {}
+  get id(): ValidatorId {
+    return this.replica.id;
+  }
+
+  /** The twin takes the original's committed chain (checked as a restore is) and starts. */
+  attach(now: number): ReplicaOutput {
+    const blocks = [...this.replica.blocks];
+    if (blocks.length > 0)
+      this.twin.handle({
+        type: 'message',
+        now,
+        from: this.id,
+        message: { type: 'block-response', blocks },
+      });
+    // Known validators are split in turn, so each side has half of them.
+    for (const v of this.replica.chain.validatorList()) if (v.id !== this.id) this.sideOf(v.id);
+    return this.fromTwin(this.twin.handle({ type: 'start', now }));
+  }
+
+  handle(input: ReplicaInput): ReplicaOutput {
+    switch (input.type) {
+      case 'message':
+        return this.sideOf(input.from) === 0
+          ? this.fromOriginal(this.replica.handle(input))
+          : this.fromTwin(this.twin.handle(input));
+      case 'timer':
+        return this.twinTimers.has(input.timer)
+          ? this.fromTwin(this.twin.handle(input))
+          : this.fromOriginal(this.replica.handle(input));
+      default: {
+        const a = this.fromOriginal(this.replica.handle(input));
+        const b = this.fromTwin(this.twin.handle(input));
+        return {
+          messages: [...a.messages, ...b.messages],
+          timers: [...a.timers, ...b.timers],
+          events: a.events,
+        };
+      }
+    }
+  }
+
+  private sideOf(id: ValidatorId): 0 | 1 {
+    let s = this.side.get(id);
+    if (s === undefined) {
+      s = this.count[0] <= this.count[1] ? 0 : 1;
+      this.count[s]++;
+      this.side.set(id, s);
+    }
+    return s;
+  }
+
+  private fromOriginal(out: ReplicaOutput): ReplicaOutput {
+    return { ...out, messages: out.messages.filter((e) => this.sideOf(e.to) === 0) };
+  }
+
+  private fromTwin(out: ReplicaOutput): ReplicaOutput {
+    for (const t of out.timers) this.twinTimers.add(t);
+    return {
+      messages: out.messages.filter((e) => this.sideOf(e.to) === 1),
+      timers: out.timers,
+      events: [],
+    };
+  }
+}
+
+/**
+ * Wraps `replica` in the behaviour of `mode`. `crash` and `twins` are the simulator's to model (an
+ * endpoint that goes down; two endpoints with one key), so they wrap as honest here; a live host
+ * uses `CrashedNode` and `TwinsNode` instead.
  */
 export function wrapReplica(mode: FaultMode, replica: Replica, ctx: FaultContext): Node {
   switch (mode) {

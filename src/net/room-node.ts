@@ -33,6 +33,7 @@ export interface RoomValidatorOptions {
   readonly restore?: readonly CommittedBlock[];
   readonly onEvent?: (event: ReplicaEvent) => void;
   readonly onMessage?: HostOptions['onMessage'];
+  readonly onPeerHead?: HostOptions['onPeerHead'];
   /** A fault wrapper for a misbehaving bot (see src/faults). */
   readonly wrap?: HostOptions['wrap'];
   /** Told once the node runs on a genesis (its hash names the chain). */
@@ -123,6 +124,7 @@ export class RoomValidator {
       restore,
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.onMessage ? { onMessage: options.onMessage } : {}),
+      ...(options.onPeerHead ? { onPeerHead: options.onPeerHead } : {}),
       ...(options.wrap ? { wrap: options.wrap } : {}),
     });
     this.host = host;

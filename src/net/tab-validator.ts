@@ -27,12 +27,17 @@ import { drawnEvents, drawnMessages, type Observation } from '../views/model.ts'
 import { LedgerTracker, type LedgerView } from '../views/ledger-view.ts';
 import { ForkWatch, type SafetyProof } from '../views/safety-proof.ts';
 import { validatorName } from './names.ts';
-import { HonestNode, faultModes, wrapReplica, type FaultMode } from '../faults/index.ts';
+import {
+  CrashedNode,
+  HonestNode,
+  TwinsNode,
+  faultModes,
+  wrapReplica,
+  type FaultMode,
+} from '../faults/index.ts';
 
-/** What a tab can switch its validator to (twins needs two copies; crash is closing the tab). */
-export const liveFaultModes: readonly FaultMode[] = faultModes.filter(
-  (m) => m !== 'twins' && m !== 'crash',
-);
+/** What a tab can switch its validator to: every behaviour of DESIGN.md §5. */
+export const liveFaultModes: readonly FaultMode[] = faultModes;
 import { RoomValidator } from './room-node.ts';
 import { CityTraffic } from './traffic.ts';
 import { chainFileOf, verifyChainFile } from './chain-file.ts';
@@ -336,6 +341,17 @@ export class TabValidator {
           ...(hv ?? {}),
         });
       },
+      onPeerHead: (peer, certificate) => {
+        const host = this.validator?.host;
+        if (host)
+          this.forkWatch?.compare(
+            peer,
+            certificate,
+            null,
+            host.replica.blocks,
+            host.replica.chain.committee.length,
+          );
+      },
       onStarted: (_host, _hash, g) => this.onStarted(g, genesis === undefined),
     });
     this.validator.start(this.options.transport);
@@ -384,17 +400,24 @@ export class TabValidator {
     const host = this.host;
     if (!host) return { ok: false, error: 'not running yet' };
     const keys = this.keys;
-    host.setNode((replica) =>
-      mode === 'none'
-        ? new HonestNode(replica)
-        : wrapReplica(mode, replica, {
+    host.setNode((replica) => {
+      switch (mode) {
+        case 'none':
+          return new HonestNode(replica);
+        case 'crash':
+          return new CrashedNode(replica);
+        case 'twins':
+          return new TwinsNode(replica, host.newReplica());
+        default:
+          return wrapReplica(mode, replica, {
             keys,
             chainId: replica.chain.chainId,
             delayMs: 1_500,
             cabal: [keys],
             pickHalf: (ids) => new Set([...ids].sort().filter((_, k) => k % 2 === 0)),
-          }),
-    );
+          });
+      }
+    });
     this.fault = mode;
     return { ok: true };
   }
@@ -417,6 +440,7 @@ export class TabValidator {
   payBill(billId: string): { ok: true; txId: string } | { ok: false; error: string } {
     const host = this.host;
     if (!host || !this.traffic) return { ok: false, error: 'not running yet' };
+    if (this.fault === 'crash') return { ok: false, error: 'this validator has crashed' };
     const tx = this.traffic.pay(this.view(host), billId);
     if ('error' in tx) return { ok: false, error: tx.error };
     return { ok: true, txId: this.submitPayment(host, tx) };
@@ -615,7 +639,8 @@ export class TabValidator {
 
   private trafficTick(elapsedMs: number): void {
     const host = this.host;
-    if (!host || !this.traffic || !this.trafficOn) return;
+    // A crashed validator's clients wait (nothing it is given would be handled).
+    if (!host || !this.traffic || !this.trafficOn || this.fault === 'crash') return;
     this.trafficCredit = Math.min(this.trafficCredit + (this.perSecond * elapsedMs) / 1000, 64);
     const count = Math.floor(this.trafficCredit);
     if (count < 1) return;

@@ -4,6 +4,9 @@
 //
 // Wire frames are canonical CBOR maps: `hello` (proves which validator sits behind a peer id),
 // `msg` (one protocol message, encoded by src/protocol/codec.ts), `genesis-request`/`genesis`,
+// `head` (the commit certificate of our latest block, sent to every peer every 2 s, so that two
+// tabs on different branches of a forked chain find out: consensus messages alone may never
+// cross between them — two Observers that follow different copies of a twinned primary, say),
 // and `bye`: every validator deposits with each peer its signed `validator-leave` (at its current
 // nonce). A peer submits it only when the signaling service reports that the validator left the
 // room on purpose (a closed tab says so; a crashed one does not, and is a crash fault) and it has
@@ -24,12 +27,18 @@ import { SignatureVerifier, verifySync } from '../crypto/verify.ts';
 import { txIdOf } from '../ledger/ledger.ts';
 import { signTx } from '../ledger/ledger.ts';
 import type { SignedTx } from '../ledger/types.ts';
-import { decodeMessage, encodeMessage } from '../protocol/codec.ts';
+import {
+  decodeCertificate,
+  decodeMessage,
+  encodeCertificate,
+  encodeMessage,
+} from '../protocol/codec.ts';
 import { encodeGenesis } from '../protocol/genesis.ts';
 import { Replica } from '../protocol/replica.ts';
 import { HonestNode, type Node } from '../faults/index.ts';
 import { signedItemsOf } from '../protocol/signing.ts';
 import type {
+  CommitCertificate,
   CommittedBlock,
   Genesis,
   Message,
@@ -75,6 +84,10 @@ export interface HostOptions {
   ) => void;
   /** How long after a deliberate leave its deposited `bye` is submitted (default 5 s). */
   readonly leaveGraceMs?: number;
+  /** Told of the certificate of a peer's latest committed block (see `head` frames). */
+  readonly onPeerHead?: (peer: ValidatorId, certificate: CommitCertificate) => void;
+  /** How often this host tells its peers its head (default 2 s; 0: never). */
+  readonly headEveryMs?: number;
 }
 
 export interface HostStats {
@@ -125,13 +138,10 @@ export class ValidatorHost {
   private readonly held = new Map<string, Uint8Array[]>();
   /** Our own deposit and the nonce it was signed at. */
   private deposit: { nonce: number; frame: Uint8Array } | null = null;
+  private headTimer: unknown = null;
 
   constructor(private readonly options: HostOptions) {
-    this.replica = new Replica({
-      genesis: options.genesis,
-      keys: options.keys,
-      check: (pk, msg, sig) => this.verifier.check(pk, msg, sig),
-    });
+    this.replica = this.newReplica();
     this.node = options.wrap ? options.wrap(this.replica) : new HonestNode(this.replica);
   }
 
@@ -141,10 +151,28 @@ export class ValidatorHost {
 
   /**
    * Switches what drives this host's replica, live: the honest replica, or a fault wrapper around
-   * the same replica (a misbehaving tab, for a lesson). Takes effect from the next input.
+   * the same replica (a misbehaving tab, for a lesson). Takes effect in turn with the inputs: what
+   * the old node owes the replica (a crash's due timers) goes to the new one, which may act first
+   * (a twin starts).
    */
   setNode(make: (replica: Replica) => Node): void {
-    this.node = make(this.replica);
+    this.step(() => {
+      const now = this.options.clock.now();
+      const owed = this.node.detach?.(now) ?? [];
+      this.node = make(this.replica);
+      const first = this.node.attach?.(now);
+      if (first) this.apply(first);
+      for (const input of owed) this.apply(this.node.handle(input));
+    });
+  }
+
+  /** A new replica of this validator on the room's genesis (for a twin: one key, two replicas). */
+  newReplica(): Replica {
+    return new Replica({
+      genesis: this.options.genesis,
+      keys: this.options.keys,
+      check: (pk, msg, sig) => this.verifier.check(pk, msg, sig),
+    });
   }
 
   /** Peer id → validator, for every peer whose identity has been proven. */
@@ -166,6 +194,21 @@ export class ValidatorHost {
       this.verifiedStep(message, (now) => ({ type: 'message', now, from: this.id, message }));
     }
     this.enqueue({ type: 'start', now: this.options.clock.now() });
+    this.scheduleHead();
+  }
+
+  /** Tells every proven peer our head, every `headEveryMs` (not while our validator is down). */
+  private scheduleHead(): void {
+    const every = this.options.headEveryMs ?? 2_000;
+    if (every <= 0 || this.stopped) return;
+    this.headTimer = this.options.clock.setTimeout(() => {
+      const head = this.replica.blocks.at(-1);
+      if (head && this.node.fault !== 'crash') {
+        const frame = encodeCanonical({ t: 'head', c: encodeCertificate(head.certificate) });
+        for (const peer of this.peerOfValidator.values()) this.sendBytes(peer, frame.slice());
+      }
+      this.scheduleHead();
+    }, every);
   }
 
   /** Resolves once every input received so far has been handled. */
@@ -218,6 +261,7 @@ export class ValidatorHost {
 
   stop(): void {
     this.stopped = true;
+    if (this.headTimer !== null) this.options.clock.clearTimeout(this.headTimer);
     for (const t of this.timers) this.options.clock.clearTimeout(t);
     this.timers.clear();
     for (const t of this.pendingLeaves.values()) this.options.clock.clearTimeout(t);
@@ -278,6 +322,7 @@ export class ValidatorHost {
       this.encodedGenesis ??= encodeGenesis(this.options.genesis);
       return this.sendFrame(peerId, { t: 'genesis', g: this.encodedGenesis });
     }
+    if (frame.t === 'head') return this.onHead(peerId, frame);
     if ((frame.t !== 'msg' && frame.t !== 'bye') || !(frame.m instanceof Uint8Array))
       return this.reject(peerId, 'unknown frame');
     if (Object.keys(frame).length !== 2) return this.reject(peerId, 'unknown frame');
@@ -314,6 +359,16 @@ export class ValidatorHost {
     // Our own transactions still pending go to every validator we meet (one may be the primary).
     for (const tx of this.ownTxs.values())
       this.sendFrame(peerId, { t: 'msg', m: encodeMessage({ type: 'tx', tx }) });
+  }
+
+  private onHead(peerId: string, frame: Record<string, unknown>): void {
+    const from = this.validatorOfPeer.get(peerId);
+    if (!from) return this.reject(peerId, 'message before hello');
+    if (Object.keys(frame).length !== 2 || !(frame.c instanceof Uint8Array))
+      return this.reject(peerId, 'malformed head');
+    const head = decodeCertificate(frame.c);
+    if (!head.ok) return this.reject(peerId, head.reason);
+    this.options.onPeerHead?.(from, head.certificate);
   }
 
   private onBye(peerId: string, from: ValidatorId, m: Message): void {

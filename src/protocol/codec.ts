@@ -153,6 +153,11 @@ export function encodeMessage(message: Message): Uint8Array {
   return encodeCanonical(messageToCanonical(message));
 }
 
+/** Canonical CBOR bytes of a commit certificate alone (a validator host's `head` frame). */
+export function encodeCertificate(certificate: CommitCertificate): Uint8Array {
+  return encodeCanonical(commitCertificateToCanonical(certificate));
+}
+
 // ── field checks ────────────────────────────────────────────────────────────────────────────
 // Each check takes the untrusted value and its path (for the reason) and returns a fresh, typed
 // value, or throws a CodecError that decodeMessage turns into `{ ok: false }`.
@@ -511,6 +516,24 @@ function resolveLimits(limits: Partial<CodecLimits> | undefined): CodecLimits {
     maxBlocksPerResponse: limits.maxBlocksPerResponse ?? d.maxBlocksPerResponse,
     maxInvalidProposalDepth: limits.maxInvalidProposalDepth ?? d.maxInvalidProposalDepth,
   };
+}
+
+/** Decodes a commit certificate from the network (see `encodeCertificate`). Never throws. */
+export function decodeCertificate(
+  bytes: Uint8Array,
+  limits?: Partial<CodecLimits>,
+): { ok: true; certificate: CommitCertificate } | { ok: false; reason: string } {
+  try {
+    const l = resolveLimits(limits);
+    if (!(bytes instanceof Uint8Array)) return { ok: false, reason: 'frame is not a byte array' };
+    if (bytes.length > l.maxFrameBytes) return { ok: false, reason: 'certificate too large' };
+    const decoded = decodeCanonical(bytes);
+    if (!decoded.ok) return { ok: false, reason: decoded.reason };
+    return { ok: true, certificate: commitCertificate(decoded.value, 'certificate', l) };
+  } catch (error) {
+    if (error instanceof CodecError) return { ok: false, reason: error.message };
+    return { ok: false, reason: 'unreadable certificate' };
+  }
 }
 
 /**

@@ -159,21 +159,28 @@ export class ForkWatch {
     ours: readonly CommittedBlock[],
     committeeSize: number,
   ): SafetyProof | null {
+    for (const theirs of certificatesIn(message))
+      this.compare(from, theirs.certificate, theirs.block, ours, committeeSize);
+    return this.found;
+  }
+
+  /** The same for one certificate (and its block, when known) that `from` holds. */
+  compare(
+    from: string,
+    certificate: CommitCertificate,
+    block: Block | null,
+    ours: readonly CommittedBlock[],
+    committeeSize: number,
+  ): SafetyProof | null {
     if (this.found || this.failures >= ForkWatch.maxFailures) return this.found;
-    for (const theirs of certificatesIn(message)) {
-      const mine = ours[theirs.certificate.height - 1];
-      if (!mine || mine.certificate.digest === theirs.certificate.digest) continue;
-      const proof = proofOf(this.chainId, committeeSize, [
-        { certificate: mine.certificate, block: mine.block, committedBy: [this.selfName] },
-        {
-          certificate: theirs.certificate,
-          block: theirs.block,
-          committedBy: [`${validatorName(from)} (sent it)`],
-        },
-      ]);
-      if (proof) return (this.found = proof);
-      this.failures++;
-    }
+    const mine = ours[certificate.height - 1];
+    if (!mine || mine.certificate.digest === certificate.digest) return null;
+    const proof = proofOf(this.chainId, committeeSize, [
+      { certificate: mine.certificate, block: mine.block, committedBy: [this.selfName] },
+      { certificate, block, committedBy: [`${validatorName(from)} (sent it)`] },
+    ]);
+    if (proof) return (this.found = proof);
+    this.failures++;
     return null;
   }
 }

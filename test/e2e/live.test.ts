@@ -120,19 +120,54 @@ suite('live rooms in a real browser', () => {
       .poll(() => pages[2]!.getByTestId('chain-message').textContent(), { timeout: 30_000 })
       .toMatch(/all \d+ blocks of room tabs-room verified from its genesis/);
 
-    // Network faults on one tab's outgoing links: every frame lost, then every frame late. The
-    // other three are a quorum (q = 3 of 4) and commit on; the faulty tab keeps up by listening.
-    const faulty = pages[0]!;
+    // Crash, from the Misbehave menu: one tab's validator stops while the other three (a quorum)
+    // commit on, then it continues where it was and catches up. Then Twins: a second copy of it,
+    // with its key, on half of its links; one faulty validator of four is within f = 1, so the
+    // room commits on in agreement and every safety line stays green.
+    const odd = pages[3]!;
     const heightNow = async () =>
       Math.max(...(await Promise.all(pages.map(stateOf))).map((x) => x!.height));
-    await setRange(faulty, 'link-loss', 100);
+    await odd.getByTestId('fault').selectOption('crash');
+    const frozen = (await stateOf(odd))!.height;
     let from = await heightNow();
+    states = await waitFor(pages, 'three tabs committing while the fourth has crashed', (ss) =>
+      ss.slice(0, 3).every((s) => s.height >= from + 4),
+    );
+    expect(states[3]!.height).toBeLessThanOrEqual(frozen + 1);
+    await odd.getByTestId('fault').selectOption('none');
+    states = await waitFor(
+      pages,
+      'the crashed tab back and in agreement',
+      (ss) => ss[3]!.height >= from + 4 && agreeOnACommonBlock(ss),
+      90_000,
+    );
+    await odd.getByTestId('fault').selectOption('twins');
+    from = await heightNow();
+    states = await waitFor(
+      pages,
+      'the room committing with a twinned tab',
+      (ss) => ss.slice(0, 3).every((s) => s.height >= from + 6) && agreeOnACommonBlock(ss),
+      90_000,
+    );
+    expect(noConflict(states)).toBe(true);
+    for (const page of pages)
+      expect(await page.getByTestId('safety').textContent()).toContain(
+        'every commit seen here agrees',
+      );
+    await odd.getByTestId('fault').selectOption('none');
+
+    // Network faults on the same tab's outgoing links: every frame lost, then every frame late.
+    // The other three are a quorum (q = 3 of 4, or all of the committee if the twin got it
+    // quarantined) and commit on; the faulty tab keeps up by listening.
+    const faulty = odd;
+    await setRange(faulty, 'link-loss', 100);
+    from = await heightNow();
     states = await waitFor(
       pages,
       'the room committing while one tab loses every frame it sends',
       (ss) =>
         ss.every((s) => s.height >= from + 6) &&
-        ss[0]!.linkFaults.lost > 20 &&
+        ss[3]!.linkFaults.lost > 20 &&
         agreeOnACommonBlock(ss),
       90_000,
     );
@@ -144,7 +179,7 @@ suite('live rooms in a real browser', () => {
       'the room committing with one slow tab',
       (ss) =>
         ss.every((s) => s.height >= from + 4) &&
-        ss[0]!.linkFaults.delayed > 20 &&
+        ss[3]!.linkFaults.delayed > 20 &&
         agreeOnACommonBlock(ss),
       90_000,
     );

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { encodeCanonical } from '../../src/crypto/encoding.ts';
 import { sign } from '../../src/crypto/keys.ts';
 import { createCity } from '../../src/ledger/city.ts';
-import { encodeMessage } from '../../src/protocol/codec.ts';
+import { encodeCertificate, encodeMessage } from '../../src/protocol/codec.ts';
 import { ValidatorHost, type Transport } from '../../src/net/validator-host.ts';
-import { defaultProtocolConfig } from '../../src/protocol/types.ts';
+import { defaultProtocolConfig, type CommitCertificate } from '../../src/protocol/types.ts';
 
 function setUp() {
   const city = createCity({ seed: 9, households: 3, chainId: 'host-test', validators: 4 });
@@ -18,8 +18,10 @@ function setUp() {
     disconnect: (peer, reason) => disconnected.push([peer, reason]),
   };
   const timers: unknown[] = [];
+  const heads: [string, CommitCertificate][] = [];
   const host = new ValidatorHost({
     genesis,
+    onPeerHead: (peer, certificate) => heads.push([peer, certificate]),
     keys: city.validators[0]!.keys,
     room: 'host-test',
     peerId: 'me-000000',
@@ -30,7 +32,7 @@ function setUp() {
     },
   });
   host.start(transport);
-  return { city, host, disconnected, sent };
+  return { city, host, disconnected, sent, heads };
 }
 
 function hello(
@@ -78,6 +80,24 @@ describe('the validator host', () => {
     expect(disconnected.map(([p, r]) => [p, r])).toEqual([
       ['peer-0001', 'malformed frame: message before hello'],
     ]);
+  });
+
+  it("takes a proven peer's head certificate, and disconnects a peer whose head is malformed or comes before its hello", () => {
+    const { city, host, disconnected, heads } = setUp();
+    const certificate: CommitCertificate = {
+      height: 3,
+      view: 0,
+      digest: 'ab'.repeat(32),
+      signatures: [{ signer: city.validators[1]!.id, kind: 'commit', sig: new Uint8Array(64) }],
+    };
+    const head = encodeCanonical({ t: 'head', c: encodeCertificate(certificate) });
+    host.receive('peer-0003', head);
+    host.receive('peer-0001', hello(city, 1, 'peer-0001'));
+    host.receive('peer-0001', head);
+    host.receive('peer-0002', hello(city, 2, 'peer-0002'));
+    host.receive('peer-0002', encodeCanonical({ t: 'head', c: new Uint8Array([1, 2, 3]) }));
+    expect(heads).toEqual([[city.validators[1]!.id, certificate]]);
+    expect(disconnected.map(([p]) => p)).toEqual(['peer-0003', 'peer-0002']);
   });
 
   it('rejects a hello signed for another peer or another room (no replay)', () => {

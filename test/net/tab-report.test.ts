@@ -3,14 +3,7 @@
 // drives the whole city alone.
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryStorage, TabValidator } from '../../src/net/tab-validator.ts';
-import type { HostClock } from '../../src/net/validator-host.ts';
-import { until } from './helpers.ts';
-
-const clock: HostClock = {
-  now: () => performance.now(),
-  setTimeout: (f, ms) => setTimeout(f, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
+import { clock, until } from './helpers.ts';
 
 let tab: TabValidator | null = null;
 afterAll(() => tab?.stop());
