@@ -321,12 +321,7 @@ export class TabValidator {
       onMessage: (stage, peer, message) => {
         const host = this.validator?.host;
         if (stage === 'deliver' && host)
-          this.forkWatch?.observe(
-            peer,
-            message,
-            host.replica.blocks,
-            host.replica.chain.committee.length,
-          );
+          this.forkWatch?.observe(peer, message, host.replica.blocks, committeeSizeOf(host));
         if (!drawnMessages.has(message.type)) return;
         const hv = heightViewOf(message);
         const self = this.id;
@@ -349,7 +344,7 @@ export class TabValidator {
             certificate,
             null,
             host.replica.blocks,
-            host.replica.chain.committee.length,
+            committeeSizeOf(host),
           );
       },
       onStarted: (_host, _hash, g) => this.onStarted(g, genesis === undefined),
@@ -561,7 +556,7 @@ export class TabValidator {
     const chain = host.replica.chain;
     if (this.ledgerView?.height !== chain.height || this.ledgerView.blocks.length === 0)
       this.ledgerView = this.ledgerTracker.view(host.replica.blocks, chain.ledger, validatorName, {
-        committeeSize: () => chain.committee.length,
+        committeeSize: committeeSizeOf(host),
         highValue: chain.config.highValue,
         pending: host.replica.pendingTxs(),
       });
@@ -807,6 +802,12 @@ export class TabValidator {
   flushed(): Promise<void> {
     return this.saving;
   }
+}
+
+/** The size of the committee that decided a height (the current one for heights long past). */
+function committeeSizeOf(host: ValidatorHost): (height: number) => number {
+  const chain = host.replica.chain;
+  return (height) => chain.committeeSizeAt(height) ?? chain.committee.length;
 }
 
 export function storageKey(room: string, slot: string): string {

@@ -117,6 +117,11 @@ export class Chain {
   lastSchedule: ProposerSchedule | null = null;
   private records = new Map<ValidatorId, EpochRecord>();
   private readonly recent = new Map<number, RecentHeight>();
+
+  /** How many validators decided `height` (known for the last two epochs; null before those). */
+  committeeSizeAt(height: number): number | null {
+    return this.recent.get(height)?.committee.size ?? null;
+  }
   private readonly committedOffences = new Set<string>();
   private committeeSet = new Set<ValidatorId>();
 

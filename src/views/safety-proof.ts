@@ -130,6 +130,9 @@ export function certificatesIn(
   }
 }
 
+/** A committee size, or the size of the committee that decided a given height. */
+export type CommitteeSize = number | ((height: number) => number);
+
 /**
  * Watches what peers send for a certificate that conflicts with a block this validator
  * committed: the proof of a fork that a single tab can see. The first proof found is kept.
@@ -152,12 +155,15 @@ export class ForkWatch {
     return this.found;
   }
 
-  /** `from`: the peer's validator id; `ours`: our committed blocks (index = height − 1). */
+  /**
+   * `from`: the peer's validator id; `ours`: our committed blocks (index = height − 1);
+   * `committeeSize`: the size of the committee that decided a height (q follows from it).
+   */
   observe(
     from: string,
     message: Message,
     ours: readonly CommittedBlock[],
-    committeeSize: number,
+    committeeSize: CommitteeSize,
   ): SafetyProof | null {
     for (const theirs of certificatesIn(message))
       this.compare(from, theirs.certificate, theirs.block, ours, committeeSize);
@@ -170,12 +176,13 @@ export class ForkWatch {
     certificate: CommitCertificate,
     block: Block | null,
     ours: readonly CommittedBlock[],
-    committeeSize: number,
+    committeeSize: CommitteeSize,
   ): SafetyProof | null {
     if (this.found || this.failures >= ForkWatch.maxFailures) return this.found;
     const mine = ours[certificate.height - 1];
     if (!mine || mine.certificate.digest === certificate.digest) return null;
-    const proof = proofOf(this.chainId, committeeSize, [
+    const n = typeof committeeSize === 'number' ? committeeSize : committeeSize(certificate.height);
+    const proof = proofOf(this.chainId, n, [
       { certificate: mine.certificate, block: mine.block, committedBy: [this.selfName] },
       { certificate, block, committedBy: [`${validatorName(from)} (sent it)`] },
     ]);

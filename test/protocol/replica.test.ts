@@ -393,6 +393,9 @@ describe('Replica: one height in the normal case', () => {
       expect(certificate).toMatchObject({ height: 1, view: 0 });
       expect(new Set(certificate.signatures.map((s) => s.signer)).size).toBeGreaterThanOrEqual(3);
       expect(certificate.signatures.every((s) => s.kind === 'commit')).toBe(true);
+      // The chain remembers who decided the height (a fork proof's q follows from it).
+      expect(r.chain.committeeSizeAt(1)).toBe(4);
+      expect(r.chain.committeeSizeAt(2)).toBeNull();
     }
     expect(digests.size).toBe(1);
     const states = new Set(net.replicas.map((r) => r.chain.stateDigest()));
