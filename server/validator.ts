@@ -1,7 +1,8 @@
-// `npm run validator -- --room NAME --url http://host:port [--count K] [--fault MODE] [--create]`:
-// K headless validators in Node that join a room over real WebRTC (@roamhq/wrtc), for tests,
-// benchmarks, and to fill a classroom network with bots. With --create the first bot creates the
-// room's genesis; otherwise they fetch it from the peers already there and register.
+// `npm run validator -- --room NAME --url http://host:port [--count K] [--fault MODE] [--collude]
+// [--create]`: K headless validators in Node that join a room over real WebRTC (@roamhq/wrtc), for
+// tests, benchmarks, and to fill a classroom network with bots. With --create the first bot creates
+// the room's genesis; otherwise they fetch it from the peers already there and register. With
+// --collude the K equivocators (or sleepers) are one cabal: more than f of them fork the chain.
 
 import { runCommand, UsageError } from './cli.ts';
 import { parseArgs } from 'node:util';
@@ -17,6 +18,8 @@ const usage = `usage: npm run validator -- --room NAME --url http://host:port [f
   --url URL            the server that runs the relay (http://, https://, ws:// or wss://)
   --count K            how many validators to start (default 1, at most 32)
   --fault MODE         make them misbehave: ${faultModes.filter((m) => m !== 'twins' && m !== 'crash').join(', ')}
+  --collude            with --fault equivocate or sleeper: the K bots collude; when one of them is
+                       primary, all of them back each of its two blocks (more than f fork the chain)
   --create             the first one creates the room (a new genesis) instead of fetching it
   --until-height H     exit 0 once every bot has committed H heights (exit 1 after --timeout)
   --timeout MS         give up after this long (default: run until interrupted)
@@ -27,6 +30,8 @@ export interface ValidatorCliOptions {
   signalUrl: string;
   count: number;
   fault: FaultMode;
+  /** The bots form one cabal of equivocators (only with `equivocate` or `sleeper`). */
+  collude: boolean;
   create: boolean;
   untilHeight: number | null;
   timeoutMs: number | null;
@@ -44,6 +49,7 @@ export function parseValidatorArgs(argv: readonly string[]): ValidatorCliOptions
         url: { type: 'string' },
         count: { type: 'string' },
         fault: { type: 'string' },
+        collude: { type: 'boolean' },
         create: { type: 'boolean' },
         'until-height': { type: 'string' },
         timeout: { type: 'string' },
@@ -86,11 +92,17 @@ export function parseValidatorArgs(argv: readonly string[]): ValidatorCliOptions
       `unknown fault '${values.fault}' for a live bot (stop the process for a crash)`,
     );
   }
+  const collude = values.collude ?? false;
+  if (collude && fault !== 'equivocate' && fault !== 'sleeper')
+    throw new UsageError(
+      `--collude needs --fault equivocate or --fault sleeper, got '${values.fault ?? 'none'}'`,
+    );
   return {
     room,
     signalUrl: `${scheme}//${url.host}/signal`,
     count: int('--count', values.count, 1, 1, 32)!,
     fault,
+    collude,
     create: values.create ?? false,
     untilHeight: int('--until-height', values['until-height'], null, 1, 1_000_000),
     timeoutMs: int('--timeout', values.timeout, null, 1, 86_400_000),
@@ -99,8 +111,11 @@ export function parseValidatorArgs(argv: readonly string[]): ValidatorCliOptions
 
 export function startBots(o: ValidatorCliOptions): RoomNode[] {
   const nodes: RoomNode[] = [];
+  const allKeys = Array.from({ length: o.count }, () => generateKeyPair());
+  // Colluding, each bot holds every bot's key: as primary it signs their votes for both blocks.
+  const cabal = o.collude ? { cabal: allKeys } : {};
   for (let i = 0; i < o.count; i++) {
-    const keys = generateKeyPair();
+    const keys = allKeys[i]!;
     const name = `Bot ${i + 1}`;
     const id = toHex(keys.publicKey);
     const genesis =
@@ -127,6 +142,7 @@ export function startBots(o: ValidatorCliOptions): RoomNode[] {
                 keys,
                 chainId: replica.chain.chainId,
                 delayMs: 1_500,
+                ...cabal,
                 pickHalf: (ids) => new Set([...ids].filter((_, k) => k % 2 === 0)),
               }),
           }
@@ -153,7 +169,7 @@ async function main(options: ValidatorCliOptions): Promise<number> {
   const o = options;
   const nodes = startBots(o);
   process.stdout.write(
-    `${o.count} validator(s) joining room '${o.room}' via ${o.signalUrl}${o.fault !== 'none' ? ` as '${o.fault}'` : ''}\n`,
+    `${o.count} validator(s) joining room '${o.room}' via ${o.signalUrl}${o.fault !== 'none' ? ` as '${o.fault}'` : ''}${o.collude ? ', colluding' : ''}\n`,
   );
   const started = performance.now();
   return new Promise<number>((resolve) => {

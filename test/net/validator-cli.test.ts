@@ -53,6 +53,12 @@ describe('npm run validator', () => {
       /--count must be an integer from 1 to 32/,
     ],
     [['--room', 'ok', '--url', 'http://x', '--fault', 'nope'], /unknown fault 'nope'/],
+    [['--room', 'ok', '--url', 'http://x', '--collude'], /--collude needs --fault equivocate/],
+    [
+      ['--room', 'ok', '--url', 'http://x', '--fault', 'silent', '--collude'],
+      /--collude needs --fault equivocate or --fault sleeper, got 'silent'/,
+    ],
+    [['--room', 'ok', '--url', 'http://x', '--collude=yes'], /--collude/],
     [['--bogus'], /Unknown option/],
   ] as const) {
     it(`rejects ${args.join(' ')} with one line and exit code 2`, () => {
