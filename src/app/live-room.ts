@@ -15,6 +15,7 @@ import type { PortFrame } from './frames.ts';
 import type { FaultMode } from '../faults/index.ts';
 import { fateOf, noLinkFaults, type LinkFaultSettings } from './link-faults.ts';
 import { ViewModel, type NetworkView } from '../views/model.ts';
+import { share } from './share.ts';
 
 export interface LiveRoomOptions {
   readonly room: string;
@@ -251,15 +252,15 @@ export class LiveRoom {
   }
 
   private async refresh(): Promise<void> {
-    const [snapshot, observations] = await Promise.all([
-      this.api.snapshot(),
-      this.api.observations(),
-    ]);
+    const [fresh, observations] = await Promise.all([this.api.snapshot(), this.api.observations()]);
+    // The snapshot is a new structured clone every time: keep the parts that did not change as
+    // the objects the views already drew, so that they redraw only what changed (see share.ts).
+    const snapshot = share(this.status.snapshot, fresh);
     for (const o of observations) this.model.observe(o);
     if (snapshot?.phase === 'running') {
       this.model.observe({
         kind: 'validators',
-        at: this.model.view().now,
+        at: this.model.now,
         validators: snapshot.validators.map((v) => ({
           ...v,
           fault: v.id === this.selfId && snapshot.fault !== 'none' ? snapshot.fault : null,
@@ -268,10 +269,13 @@ export class LiveRoom {
       });
     }
     const validatorOf = new Map(snapshot?.peerValidators ?? []);
-    const peers = (this.mesh?.peerStates() ?? []).map((p) => ({
-      ...p,
-      validator: validatorOf.get(p.peerId) ?? null,
-    }));
+    const peers = share(
+      this.status.peers,
+      (this.mesh?.peerStates() ?? []).map((p) => ({
+        ...p,
+        validator: validatorOf.get(p.peerId) ?? null,
+      })),
+    );
     this.status = {
       ...this.status,
       snapshot,

@@ -189,12 +189,14 @@ interface MutableHeight {
 }
 
 export class ViewModel {
-  private now = 0;
+  private time = 0;
   private validators: ValidatorInfo[] = [];
   private readonly heights = new Map<number, MutableHeight>();
   private readonly inFlight = new Map<number, MessageArrow>();
   private readonly moves: TierMove[] = [];
   private readonly lastMove = new Map<string, TierMove>();
+  /** The copy of `lastMove` views get, made again only after a move (views compare identity). */
+  private lastMoveShown: ReadonlyMap<string, TierMove> | null = null;
   /** height → digest → validators that committed it. */
   private readonly commits = new Map<number, Map<string, Set<string>>>();
   private readonly violations: SafetyViolation[] = [];
@@ -209,16 +211,23 @@ export class ViewModel {
     this.maxInFlight = options.maxInFlight ?? 120;
   }
 
+  /** The latest moment observed (what `view().now` says, without building a view). */
+  get now(): number {
+    return this.time;
+  }
+
   observe(o: Observation): void {
-    this.now = Math.max(this.now, o.at);
-    const horizon = this.now - (this.options.flightMs ?? 1_500);
+    this.time = Math.max(this.time, o.at);
+    const horizon = this.time - (this.options.flightMs ?? 1_500);
     for (const [id, m] of this.inFlight) {
       if (m.sentAt >= horizon) break; // insertion order is send order
       this.inFlight.delete(id);
     }
     switch (o.kind) {
       case 'validators':
-        this.validators = [...o.validators];
+        // A live tab reports the registry with every snapshot; keep the list (the same array, so
+        // the rings are not laid out again) while nothing in it changed.
+        if (!sameValidators(this.validators, o.validators)) this.validators = [...o.validators];
         return;
       case 'message':
         return this.onMessage(o);
@@ -241,12 +250,12 @@ export class ViewModel {
         digest: h.digest,
       }));
     return {
-      now: this.now,
+      now: this.time,
       validators: this.validators,
       heights,
       inFlight: [...this.inFlight.values()],
       moves: this.moves.slice(-50),
-      lastMove: new Map(this.lastMove),
+      lastMove: (this.lastMoveShown ??= new Map(this.lastMove)),
       safety: { ok: this.violations.length === 0, violations: [...this.violations] },
       counts: { messages: this.messages, lost: this.lost, commits: this.commitCount },
     };
@@ -387,6 +396,7 @@ export class ViewModel {
         if (last && (move.epoch < last.epoch || (last.epoch === move.epoch && last.to === move.to)))
           return;
         this.lastMove.set(e.id, move);
+        this.lastMoveShown = null;
         this.moves.push(move);
         return;
       }
@@ -420,4 +430,21 @@ export class ViewModel {
   private faultOf(id: string): string | null {
     return this.validators.find((v) => v.id === id)?.fault ?? null;
   }
+}
+
+function sameValidators(a: readonly ValidatorInfo[], b: readonly ValidatorInfo[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((v, i) => {
+      const w = b[i]!;
+      return (
+        v.id === w.id &&
+        v.name === w.name &&
+        v.tier === w.tier &&
+        v.trust === w.trust &&
+        v.fault === w.fault &&
+        v.primary === w.primary
+      );
+    })
+  );
 }

@@ -155,6 +155,14 @@ suite('live rooms in a real browser', () => {
         'every commit seen here agrees',
       );
     await odd.getByTestId('fault').selectOption('none');
+    // Honest again, it must be at the room's height before it loses every frame it sends: its
+    // requests for blocks it lacks would be lost too (it keeps up only by listening).
+    await waitFor(
+      pages,
+      'the twinned tab honest again and at the room’s height',
+      (ss) => new Set(ss.map((s) => s.height)).size === 1 && agreeOnACommonBlock(ss),
+      90_000,
+    );
 
     // Network faults on the same tab's outgoing links: every frame lost, then every frame late.
     // The other three are a quorum (q = 3 of 4, or all of the committee if the twin got it
