@@ -83,10 +83,22 @@ suite('solo mode in a real browser', () => {
     );
 
     // Measured and reported, not asserted: timings belong to `npm run bench`, not to pass/fail.
+    // Twice: as the page opens (tier rings and next events in view), and scrolled to the
+    // vote-phase diagram, the view that costs the most to redraw.
     const fps = await framesPerSecond(page, 3_000);
-    console.info(`solo mode, 16 validators, committing: ${fps.toFixed(1)} frames per second`);
-    writeFileSync(`${artifacts}/solo-fps.json`, JSON.stringify({ validators: 16, fps }) + '\n');
+    await page.getByTestId('phase-diagram').scrollIntoViewIfNeeded();
+    const fpsDiagram = await framesPerSecond(page, 3_000);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    console.info(
+      `solo mode, 16 validators, committing: ${fps.toFixed(1)} frames per second as opened, ` +
+        `${fpsDiagram.toFixed(1)} with the vote-phase diagram in view`,
+    );
+    writeFileSync(
+      `${artifacts}/solo-fps.json`,
+      JSON.stringify({ validators: 16, fps, fpsDiagram }) + '\n',
+    );
     expect(fps).toBeGreaterThan(0);
+    expect(fpsDiagram).toBeGreaterThan(0);
 
     // Space pauses; → steps one event; ← goes back one (a replay from the seed).
     await page.locator('body').press('Space');
@@ -126,7 +138,9 @@ suite('solo mode in a real browser', () => {
     await page.goto(`${url}/?solo=7`);
     await until(page, 'a few heights', (s) => s.height >= 8);
 
-    // The block explorer: a block opens to its certificate and its transactions.
+    // The block explorer: a block opens to its certificate and its transactions. The ledger
+    // keeps what it drew while off screen, so look at it as a user would: scroll to it.
+    await page.getByTestId('ledger').scrollIntoViewIfNeeded();
     const block = page.getByTestId('block').first();
     await block.locator('summary').click();
     expect(await block.getByTestId('certificate').textContent()).toMatch(
