@@ -3,12 +3,17 @@
 // tests, benchmarks, and to fill a classroom network with bots. With --create the first bot creates
 // the room's genesis; otherwise they fetch it from the peers already there and register. With
 // --collude the K equivocators (or sleepers) are one cabal: more than f of them fork the chain.
+// With --fault twins each bot runs a second replica with its key, as a twinned tab does.
 
 import { runCommand, UsageError } from './cli.ts';
 import { parseArgs } from 'node:util';
 import { encodeCanonical, sha256Bytes, toHex } from '../src/crypto/encoding.ts';
 import { generateKeyPair } from '../src/crypto/keys.ts';
-import { faultModes, wrapReplica, type FaultMode } from '../src/faults/index.ts';
+import { TwinsNode, faultModes, wrapReplica, type FaultMode } from '../src/faults/index.ts';
+import type { Replica } from '../src/protocol/replica.ts';
+import type { ReplicaEvent } from '../src/protocol/types.ts';
+import { registeredValidators } from '../src/ledger/ledger.ts';
+import type { ValidatorHost } from '../src/net/validator-host.ts';
 import { RoomNode } from '../src/net/room-node.ts';
 import { nodeClock, nodeTransports } from './node-transports.ts';
 import { createRoomGenesis } from '../src/protocol/genesis.ts';
@@ -17,7 +22,9 @@ const usage = `usage: npm run validator -- --room NAME --url http://host:port [f
   --room NAME          room to join (lowercase letters, digits, dashes)
   --url URL            the server that runs the relay (http://, https://, ws:// or wss://)
   --count K            how many validators to start (default 1, at most 32)
-  --fault MODE         make them misbehave: ${faultModes.filter((m) => m !== 'twins' && m !== 'crash').join(', ')}
+  --fault MODE         make them misbehave: ${faultModes.filter((m) => m !== 'crash').join(', ')}
+                       (twins: once registered, each bot runs a second replica with its key,
+                       each copy talking to half of its peers; for a crash, stop the process)
   --collude            with --fault equivocate or sleeper: the K bots collude; when one of them is
                        primary, all of them back each of its two blocks (more than f fork the chain)
   --create             the first one creates the room (a new genesis) instead of fetching it
@@ -87,7 +94,7 @@ export function parseValidatorArgs(argv: readonly string[]): ValidatorCliOptions
     return Number(v);
   };
   const fault = (values.fault ?? 'none') as FaultMode;
-  if (!faultModes.includes(fault) || fault === 'twins' || fault === 'crash') {
+  if (!faultModes.includes(fault) || fault === 'crash') {
     throw new UsageError(
       `unknown fault '${values.fault}' for a live bot (stop the process for a crash)`,
     );
@@ -109,8 +116,14 @@ export function parseValidatorArgs(argv: readonly string[]): ValidatorCliOptions
   };
 }
 
-export function startBots(o: ValidatorCliOptions): RoomNode[] {
-  const nodes: RoomNode[] = [];
+/** A running bot, and its twin replica when it runs as Twins (set once it is registered). */
+export interface Bot {
+  readonly node: RoomNode;
+  twin: Replica | null;
+}
+
+export function startBots(o: ValidatorCliOptions): Bot[] {
+  const bots: Bot[] = [];
   const allKeys = Array.from({ length: o.count }, () => generateKeyPair());
   // Colluding, each bot holds every bot's key: as primary it signs their votes for both blocks.
   const cabal = o.collude ? { cabal: allKeys } : {};
@@ -126,6 +139,18 @@ export function startBots(o: ValidatorCliOptions): RoomNode[] {
             creator: { id, name },
           })
         : undefined;
+    const bot = { twin: null as Replica | null };
+    // Twins, as a twinned tab: once the bot is a registered validator (the creator at once, a
+    // newcomer when its join commits, so at the head), a second replica with its key, caught up
+    // on the first one's chain, takes half of the peers.
+    let host: ValidatorHost | null = null;
+    const twinOnceRegistered = () => {
+      if (bot.twin || !host) return;
+      if (!registeredValidators(host.replica.chain.ledger).some((v) => v.id === id)) return;
+      const twin = host.newReplica();
+      bot.twin = twin;
+      host.setNode((replica) => new TwinsNode(replica, twin));
+    };
     const node = new RoomNode({
       url: o.signalUrl,
       room: o.room,
@@ -135,7 +160,18 @@ export function startBots(o: ValidatorCliOptions): RoomNode[] {
       name,
       clock: nodeClock,
       ...(genesis ? { genesis } : {}),
-      ...(o.fault !== 'none'
+      ...(o.fault === 'twins'
+        ? {
+            onStarted: (started: ValidatorHost) => {
+              host = started;
+              twinOnceRegistered();
+            },
+            onEvent: (event: ReplicaEvent) => {
+              if (event.type === 'commit') twinOnceRegistered();
+            },
+          }
+        : {}),
+      ...(o.fault !== 'none' && o.fault !== 'twins'
         ? {
             wrap: (replica) =>
               wrapReplica(o.fault, replica, {
@@ -148,18 +184,19 @@ export function startBots(o: ValidatorCliOptions): RoomNode[] {
           }
         : {}),
     });
+    bots.push(Object.assign(bot, { node }));
     node.start();
-    nodes.push(node);
   }
-  return nodes;
+  return bots;
 }
 
-function status(nodes: readonly RoomNode[]): string {
-  return nodes
-    .map((n) => {
+function status(bots: readonly Bot[]): string {
+  return bots
+    .map(({ node: n, twin }) => {
       const r = n.host?.replica;
+      const tier = (x: Replica) => x.chain.tierOf(n.id) ?? 'joining';
       return r
-        ? `${n.id.slice(0, 8)} h${r.chain.height} ${r.chain.tierOf(n.id) ?? 'joining'} peers ${n.mesh.connectedPeers().length}`
+        ? `${n.id.slice(0, 8)} h${r.chain.height} ${tier(r)} peers ${n.mesh.connectedPeers().length}${twin ? ` twin h${twin.chain.height} ${tier(twin)}` : ''}`
         : `${n.id.slice(0, 8)} waiting for the genesis`;
     })
     .join(' · ');
@@ -167,7 +204,8 @@ function status(nodes: readonly RoomNode[]): string {
 
 async function main(options: ValidatorCliOptions): Promise<number> {
   const o = options;
-  const nodes = startBots(o);
+  const bots = startBots(o);
+  const nodes = bots.map((b) => b.node);
   process.stdout.write(
     `${o.count} validator(s) joining room '${o.room}' via ${o.signalUrl}${o.fault !== 'none' ? ` as '${o.fault}'` : ''}${o.collude ? ', colluding' : ''}\n`,
   );
@@ -175,7 +213,7 @@ async function main(options: ValidatorCliOptions): Promise<number> {
   return new Promise<number>((resolve) => {
     const finish = (code: number) => {
       clearInterval(timer);
-      process.stdout.write(`${status(nodes)}\n`);
+      process.stdout.write(`${status(bots)}\n`);
       for (const n of nodes) n.stop();
       resolve(code);
     };
@@ -187,7 +225,7 @@ async function main(options: ValidatorCliOptions): Promise<number> {
         return finish(1);
       }
     }, 200);
-    const print = setInterval(() => process.stdout.write(`${status(nodes)}\n`), 5_000);
+    const print = setInterval(() => process.stdout.write(`${status(bots)}\n`), 5_000);
     print.unref();
     process.once('SIGINT', () => finish(0));
   });
