@@ -1,7 +1,7 @@
 // The tab's validator, in a Web Worker: the replica, the ledger, the mempool and every signature
 // check live here, off the page's thread. The page keeps the WebRTC data channels (workers have no
 // RTCPeerConnection) and relays their bytes over a MessagePort, transferring each frame's buffer;
-// everything else (start, snapshots for the status view, hand payments) is a comlink call.
+// everything else (start, the status view's poll, hand payments) is a comlink call.
 
 import * as Comlink from 'comlink';
 import { IdbStorage } from '../src/app/storage.ts';
@@ -12,10 +12,9 @@ import {
   type ChainImport,
   type ChainAudit,
   type OwnTxReport,
-  type TabSnapshot,
+  type TabPoll,
 } from '../src/net/tab-validator.ts';
 import type { PortFrame } from '../src/app/frames.ts';
-import type { Observation } from '../src/views/model.ts';
 import type { FaultMode } from '../src/faults/index.ts';
 
 let tab: TabValidator | null = null;
@@ -68,12 +67,12 @@ const api = {
   create(): void {
     tab?.create();
   },
-  snapshot(): TabSnapshot | null {
-    return tab?.snapshot() ?? null;
-  },
-  /** Events and messages since the last call, for the views. */
-  observations(): Observation[] {
-    return tab?.drainObservations() ?? [];
+  /**
+   * The status and the events and messages since the last call, for the views; the ledger view
+   * only when it is not version `ledgerHeld`, the one the page holds (see TabPoll).
+   */
+  poll(ledgerHeld: number | null): TabPoll | null {
+    return tab?.poll(ledgerHeld) ?? null;
   },
   payBill(billId: string) {
     return tab?.payBill(billId) ?? { ok: false as const, error: 'not open' };

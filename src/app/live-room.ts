@@ -7,7 +7,7 @@
 import * as Comlink from 'comlink';
 import SimplePeer from 'simple-peer/simplepeer.min.js';
 import { Mesh, type PeerLike, type PeerState } from '../net/mesh.ts';
-import type { ChainImport, TabSnapshot } from '../net/tab-validator.ts';
+import type { ChainImport, LedgerCopy, TabSnapshot } from '../net/tab-validator.ts';
 import type { ProtocolConfig } from '../protocol/types.ts';
 import type { ValidatorWorkerApi } from '../../workers/validator.worker.ts';
 import { FallbackSocket, type SignalingMode } from './browser-signaling.ts';
@@ -77,6 +77,8 @@ export class LiveRoom {
   private links: LinkFaultSettings = noLinkFaults;
   /** Frames the link faults ate or held back (shown to automation). */
   private readonly linkCounts = { lost: 0, delayed: 0 };
+  /** The ledger view in `status.snapshot`, with its version in the worker (see TabPoll). */
+  private ledger: LedgerCopy | null = null;
 
   private constructor(
     readonly options: LiveRoomOptions,
@@ -252,11 +254,21 @@ export class LiveRoom {
   }
 
   private async refresh(): Promise<void> {
-    const [fresh, observations] = await Promise.all([this.api.snapshot(), this.api.observations()]);
-    // The snapshot is a new structured clone every time: keep the parts that did not change as
-    // the objects the views already drew, so that they redraw only what changed (see share.ts).
-    const snapshot = share(this.status.snapshot, fresh);
-    for (const o of observations) this.model.observe(o);
+    // The worker sends the ledger view only when it is not the version held here (null at first),
+    // so the unchanged ledger is neither cloned nor compared again. An answer without one means
+    // "the version you asked with", whatever other polls (hand payments call here too) changed.
+    const held = this.ledger;
+    const poll = await this.api.poll(held?.version ?? null);
+    let snapshot: TabSnapshot | null = null;
+    if (poll) {
+      const ledger = poll.ledger ?? held;
+      // The rest is a new structured clone every time: keep the parts that did not change as the
+      // objects the views already drew, so that they redraw only what changed (see share.ts).
+      snapshot = share(this.status.snapshot, { ...poll.snapshot, ledger: ledger?.view ?? null });
+      // The ledger the status now holds (share keeps the previous object when they are equal).
+      this.ledger = ledger && { version: ledger.version, view: snapshot.ledger };
+      for (const o of poll.observations) this.model.observe(o);
+    }
     if (snapshot?.phase === 'running') {
       this.model.observe({
         kind: 'validators',

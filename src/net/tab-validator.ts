@@ -166,6 +166,25 @@ export interface TabSnapshot {
 }
 
 /**
+ * One poll of the status page: the snapshot and the observations since the last poll, in one
+ * round trip. The ledger view (most of a snapshot's bytes, and it changes only when the chain
+ * moves) comes only when it is not the one the page holds: each ledger view this validator builds
+ * gets the next version number (0 is "no ledger yet"), the page says which version it holds, and
+ * `ledger` is null when that is still the current one.
+ */
+export interface TabPoll {
+  readonly snapshot: Omit<TabSnapshot, 'ledger'>;
+  readonly ledger: LedgerCopy | null;
+  readonly observations: Observation[];
+}
+
+/** A ledger view with its version (see TabPoll). */
+export interface LedgerCopy {
+  readonly version: number;
+  readonly view: LedgerView | null;
+}
+
+/**
  * What became of the transactions this tab submitted (its traffic and hand payments) since a
  * moment of its clock: for benchmarks (submit → commit latency; none lost, none committed twice).
  */
@@ -256,8 +275,9 @@ export class TabValidator {
   private readonly latencies: number[] = [];
   private latencyNext = 0;
   private committedPayments = 0;
-  /** The ledger view, rebuilt when the chain moves. */
+  /** The ledger view, rebuilt when the chain moves; each one gets the next version (see TabPoll). */
   private ledgerView: LedgerView | null = null;
+  private ledgerVersion = 0;
   private observations: Observation[] = [];
   private nextMessageId = 1;
 
@@ -554,13 +574,30 @@ export class TabValidator {
 
   private ledgerOf(host: ValidatorHost): LedgerView {
     const chain = host.replica.chain;
-    if (this.ledgerView?.height !== chain.height || this.ledgerView.blocks.length === 0)
+    if (this.ledgerView?.height !== chain.height || this.ledgerView.blocks.length === 0) {
       this.ledgerView = this.ledgerTracker.view(host.replica.blocks, chain.ledger, validatorName, {
         committeeSize: committeeSizeOf(host),
         highValue: chain.config.highValue,
         pending: host.replica.pendingTxs(),
       });
+      this.ledgerVersion++;
+    }
     return this.ledgerView;
+  }
+
+  /**
+   * The status page's poll: `snapshot()` and `drainObservations()` in one call, with the ledger
+   * view left out when the caller holds version `ledgerHeld` of it (null: it holds none).
+   */
+  poll(ledgerHeld: number | null): TabPoll {
+    const { ledger, ...snapshot } = this.snapshot();
+    // snapshot() just built or reused the ledger view: `ledgerVersion` is the version of that one.
+    const version = ledger === null ? 0 : this.ledgerVersion;
+    return {
+      snapshot,
+      ledger: version === ledgerHeld ? null : { version, view: ledger },
+      observations: this.drainObservations(),
+    };
   }
 
   // ── internals ───────────────────────────────────────────────────────────────────────────

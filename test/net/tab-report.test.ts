@@ -2,22 +2,16 @@
 // a window of its clock, and an audit of the chain it holds. One tab that founds a quick room and
 // drives the whole city alone.
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryStorage, TabValidator } from '../../src/net/tab-validator.ts';
-import { clock, until } from './helpers.ts';
+import type { TabValidator } from '../../src/net/tab-validator.ts';
+import { openAlone } from './alone.ts';
+import { until } from './helpers.ts';
 
 let tab: TabValidator | null = null;
 afterAll(() => tab?.stop());
 
 describe("a tab's report of its own transactions", () => {
   it('counts every transaction it submitted once, with its latency, and audits the chain', async () => {
-    tab = await TabValidator.open({
-      room: 'report-room',
-      slot: 'a',
-      storage: new MemoryStorage(),
-      clock,
-      transport: { send: () => false, disconnect: () => {} },
-      roomConfig: { blockIntervalMs: 100 },
-    });
+    tab = await openAlone('report-room');
     const t = tab;
     t.start('a-1');
     t.create();
