@@ -9,6 +9,7 @@ import SimplePeer from 'simple-peer/simplepeer.min.js';
 import { Mesh, type PeerLike, type PeerState } from '../net/mesh.ts';
 import type { ChainImport, LedgerCopy, TabSnapshot } from '../net/tab-validator.ts';
 import type { ProtocolConfig } from '../protocol/types.ts';
+import type { SafetyProof } from '../views/safety-proof.ts';
 import type { ValidatorWorkerApi } from '../../workers/validator.worker.ts';
 import { FallbackSocket, type SignalingMode } from './browser-signaling.ts';
 import type { PortFrame } from './frames.ts';
@@ -61,6 +62,8 @@ export interface AutomationSnapshot {
   readonly linkFaults: { readonly lost: number; readonly delayed: number };
   /** False once this tab saw conflicting commits, or a peer's certificate conflicting with one. */
   readonly safe: boolean;
+  /** The proof behind `safe: false` when a peer's certificate conflicts with ours (else null). */
+  readonly forkProof: SafetyProof | null;
 }
 
 const snapshotEveryMs = 300;
@@ -170,6 +173,7 @@ export class LiveRoom {
       validators: (s?.validators ?? []).map((v) => ({ ...v })),
       linkFaults: { ...this.linkCounts },
       safe: this.status.view.safety.ok && !s?.forkProof,
+      forkProof: s?.forkProof ? structuredClone(s.forkProof) : null,
     });
   }
 

@@ -224,6 +224,14 @@ suite('solo mode in a real browser', () => {
         await proof.waitFor();
         expect(await proof.textContent()).toMatch(/(\d+) of \1 signatures valid/);
         expect(await page.getByTestId('double-signers').textContent()).toMatch(/·/);
+        expect(await proof.getByTestId('proof-branch').count()).toBe(2);
+        // Automation reads the same proof.
+        const forkProof = await page.evaluate(
+          () =>
+            (window as unknown as { __tierbft: { forkProof: { branches: unknown[] } | null } })
+              .__tierbft.forkProof,
+        );
+        expect(forkProof?.branches).toHaveLength(2);
         await proof.screenshot({ path: `${artifacts}/safety-proof.png` });
       }
     }
