@@ -564,11 +564,33 @@ export class Replica {
     this.reportEvidence({ type: 'equivocation', first: earlier, second: vote });
   }
 
+  /**
+   * A verified commit certificate holds a signed commit of each signer: one that conflicts with a
+   * commit remembered from that signer is evidence. This is how a voter that sends different
+   * commits to different members is caught (no honest member forwards another's votes, so
+   * otherwise only a view change would bring the two together).
+   */
+  private spotEquivocationIn(certificate: CommitCertificate): void {
+    const { height, view, digest } = certificate;
+    for (const { signer, kind, sig } of certificate.signatures) {
+      const earlier = this.voteMemory.get(`${height}/${view}/${kind}/${signer}`);
+      if (earlier && earlier.digest !== digest)
+        this.reportEvidence({
+          type: 'equivocation',
+          first: earlier,
+          second: { kind, height, view, digest, signer, sig },
+        });
+    }
+  }
+
   private reportEvidence(evidence: Evidence): void {
     const v = evidence.type === 'equivocation' ? evidence.first : evidence.proposal;
     const key = `${v.signer}/${evidence.type}/${v.height}/${v.view}`;
     if (this.reportedOffences.has(key) || this.chain.config.mode === 'pbft') return;
     this.reportedOffences.add(key);
+    // An offender already convicted (or an offence already on the chain) needs no second proof:
+    // every member would drop it.
+    if (!this.chain.evidenceAcceptable(evidence).ok) return;
     this.evidencePool.set(key, evidence);
     this.emit({
       type: 'evidence',
@@ -677,6 +699,7 @@ export class Replica {
         this.reportEvidence({ type: 'invalid-proposal', proposal: vote, block });
       return;
     }
+    if (block.lastCommit) this.spotEquivocationIn(block.lastCommit);
     this.proposals.set(vote.view, { vote, block, execution });
     this.emit({
       type: 'proposal',
@@ -938,6 +961,7 @@ export class Replica {
     view: number,
     viaCatchUp: boolean,
   ): void {
+    this.spotEquivocationIn(certificate);
     const committeeOfHeight = this.chain.committee;
     const wasMember = this.inCommittee;
     const tierAtHeight = this.chain.tierOf(this.id);

@@ -629,6 +629,42 @@ describe('Replica: refusals', () => {
     ).toEqual([]);
   });
 
+  it('a commit certificate carried in the next block exposes a voter that sent another member a different commit', () => {
+    // Which member proposes height 2 (the walk is deterministic): that one must not be the victim.
+    const probe = new Net();
+    probe.start();
+    probe.heartbeat();
+    const secondPrimary = probe.primary(0);
+    const net = new Net();
+    net.start();
+    const { backups } = roles(net);
+    const victim = backups.find((id) => id !== secondPrimary)!;
+    const liar = backups.find((id) => id !== victim)!;
+    // The liar's commit for a block that does not exist reaches the victim first; its real commit
+    // reaches everyone but the victim.
+    const bogus = sign(liar, 'commit', 1, 0, 'ab'.repeat(32));
+    net.deliver(liar, victim, { type: 'commit', vote: bogus });
+    const first = net.primary(0);
+    net.fire(first, { kind: 'propose', height: 1, view: 0, afterMs: 0 });
+    net.run((d) => !(d.from === liar && d.to === victim && d.message.type === 'commit'));
+    expect(net.ids.every((id) => net.get(id).chain.height === 1)).toBe(true);
+    expect(eventsOf({ messages: [], timers: [], events: net.events(victim) }, 'evidence')).toEqual(
+      [],
+    );
+    // Height 2's proposal carries the certificate of height 1, with the liar's real commit in it.
+    net.heartbeat();
+    const detected = net.events(victim).filter((e) => e.type === 'evidence');
+    expect(detected).toEqual([
+      { type: 'evidence', stage: 'detected', offender: liar, kind: 'equivocation', height: 1 },
+    ]);
+    const sent = net.log
+      .filter((l) => l.id === victim)
+      .flatMap((l) => sentOf(l.output, 'evidence'))
+      .map((m) => m.message.evidence);
+    expect(sent[0]).toMatchObject({ type: 'equivocation', first: bogus });
+    expect(net.get(victim).chain.evidenceAcceptable(sent[0]!)).toEqual({ ok: true });
+  });
+
   it('a block-request is answered with the committed blocks and their certificates', () => {
     const net = new Net();
     net.start();

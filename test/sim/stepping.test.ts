@@ -108,7 +108,7 @@ describe('stepping', () => {
     sim.begin();
     while (await sim.stepOnce());
     expect(sim.finish().traceHash).toBe(
-      '5c67e1b9e1acdf04100d005a33bb1b629bfb0074801344db3456413701a26b71',
+      '5d3376da130561e9a5b7b262251f2b49ad308b12a66a9f0163d444ee6a62f510',
     );
   }, 60_000);
 

@@ -52,6 +52,33 @@ describe('quarantine', () => {
     });
   }
 
+  // One equivocator among four sends its bogus commits to half of the others and its real ones to
+  // the rest: no honest member sees both directly, but the certificate carried in the next block
+  // holds the real one. Each seed must see the evidence committed within the first epoch.
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    it(`a lone equivocating voter among four is caught from a carried certificate (seed ${seed})`, async () => {
+      const { sim, summary } = await runSim({
+        validators: 4,
+        byzantine: 1,
+        fault: 'equivocate',
+        seed,
+        blocks: 24,
+        keepTrace: true,
+      });
+      expect(summary.safety.agreement).toBe(true);
+      const [offender] = summary.byzantineIds;
+      const committed = honestEvents(sim).find(
+        (x) =>
+          x.event.type === 'evidence' &&
+          x.event.stage === 'committed' &&
+          x.event.offender === offender,
+      );
+      expect(committed, 'evidence committed').toBeDefined();
+      expect(committed!.height).toBeLessThanOrEqual(sim.genesis.config.epochLength);
+      expect(summary.tiers.quarantined).toContain(offender);
+    });
+  }
+
   it('a sleeper earns Core, attacks, is quarantined, and agreement holds', async () => {
     const { sim, summary } = await runSim({
       validators: 7,
