@@ -92,6 +92,11 @@ export class Replica {
   private proposals = new Map<number, Proposal>();
   private validated = new Map<Digest, Execution | null>();
   private blocksByDigest = new Map<Digest, Block>();
+  /**
+   * Proposals of this height not voted on here (another view, or ours was changing), one per view:
+   * if the room commits one of them without us, its commit quorum still decides it here.
+   */
+  private unvoted = new Map<number, { readonly digest: Digest; readonly block: Block }>();
   private votes = new Map<string, Map<ValidatorId, Vote>>();
   private viewChanges = new Map<number, Map<ValidatorId, ViewChange>>();
   private prepared: PreparedCertificate | null = null;
@@ -201,6 +206,7 @@ export class Replica {
     this.proposals = new Map();
     this.validated = new Map();
     this.blocksByDigest = new Map();
+    this.unvoted = new Map();
     this.votes = new Map();
     this.viewChanges = new Map();
     this.prepared = null;
@@ -631,7 +637,15 @@ export class Replica {
         return this.drop(from, message, 'pre-prepare from a non-primary');
       if (message.block.proposer !== vote.signer)
         return this.drop(from, message, 'block names another proposer');
-      if (vote.view !== this.view || this.status !== 'normal') return; // only via new-view in later views
+      if (vote.view !== this.view || this.status !== 'normal') {
+        // Not ours to vote on (later views only via new-view), but the others may commit it: a
+        // member that timed out alone, or whose own messages are lost, then still decides.
+        if (!this.unvoted.has(vote.view) && vote.digest === blockHash(message.block)) {
+          this.unvoted.set(vote.view, { digest: vote.digest, block: message.block });
+          this.checkQuorums(vote.view, vote.digest);
+        }
+        return;
+      }
       this.acceptProposal(from, vote, message.block);
       return;
     }
@@ -768,8 +782,10 @@ export class Replica {
     }
     const commits = this.matching(['commit'], view, digest);
     if (commits.length >= q) {
-      const block = this.blocksByDigest.get(digest);
-      const execution = block ? this.validated.get(digest) : undefined;
+      const unvoted = this.unvoted.get(view);
+      const block =
+        this.blocksByDigest.get(digest) ?? (unvoted?.digest === digest ? unvoted.block : undefined);
+      const execution = block ? this.validate(block) : null;
       if (!block || !execution) return;
       this.emit({
         type: 'quorum',

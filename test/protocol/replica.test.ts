@@ -766,6 +766,23 @@ describe('Replica: view change', () => {
     }
   });
 
+  it('a member that timed out alone, and whose own messages are all lost, still decides the block the others commit in view 0', () => {
+    const net = new Net();
+    net.start();
+    const { backups } = roles(net);
+    const lost = backups[0]!;
+    net.fireViewTimer(lost); // it gave up on view 0 before the proposal reached it
+    expect(net.get(lost).status).toBe('view-change');
+    net.fire(net.primary(0), { kind: 'propose', height: 1, view: 0, afterMs: 0 });
+    net.run((d) => d.from !== lost);
+    const others = net.ids.filter((id) => id !== lost);
+    expect(others.every((id) => net.get(id).chain.height === 1)).toBe(true);
+    // The view-0 proposal was not its to vote on, but the others' commit quorum decides it here.
+    expect(net.get(lost).chain.height).toBe(1);
+    expect(net.get(lost).chain.headHash).toBe(net.get(others[0]!).chain.headHash);
+    expect(net.get(lost).view).toBe(0); // the next height starts afresh
+  });
+
   it('f+1 view-changes for a higher view make a member join it before its own timer fires', () => {
     const net = new Net();
     net.start();
