@@ -50,6 +50,8 @@ export interface AutomationSnapshot {
   readonly tier: string | null;
   readonly height: number;
   readonly headHash: string;
+  /** The view this validator is in at the height after its head (0 unless a view changed). */
+  readonly view: number;
   readonly peerCount: number;
   readonly committeeSize: number;
   readonly phase: string;
@@ -164,6 +166,7 @@ export class LiveRoom {
       tier: s?.tier ?? null,
       height: s?.height ?? 0,
       headHash: s?.headHash ?? '',
+      view: s?.view ?? 0,
       peerCount: this.status.peers.filter((p) => p.state === 'open').length,
       committeeSize: s?.committee.length ?? 0,
       phase: s?.phase ?? 'starting',

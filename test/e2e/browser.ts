@@ -125,7 +125,9 @@ export async function waitFor(
       return states as AutomationSnapshot[];
     if (Date.now() - start > timeoutMs) {
       const brief = states.map((s) =>
-        s ? `${s.name} ${s.tier ?? s.phase} h${s.height} peers ${s.peerCount}` : 'not started',
+        s
+          ? `${s.name} ${s.tier ?? s.phase} h${s.height} v${s.view} n${s.committeeSize} peers ${s.peerCount}`
+          : 'not started',
       );
       const recent = pages.flatMap((p) => logs.get(p) ?? []).sort();
       throw new Error(

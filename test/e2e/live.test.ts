@@ -67,6 +67,9 @@ async function formsAndCommits(
 
 /** Pays one of this tab's bills by hand and waits for it to be committed. */
 async function payByHand(page: Page): Promise<void> {
+  // The user looks at this tab: a tab behind others gets a few animation frames a second, too few
+  // for a click on a table that changes with every block.
+  await page.bringToFront();
   // Traffic off, so this tab's households do not pay their bills on their own meanwhile.
   await page.getByTestId('traffic').uncheck();
   const row = page.locator('tr[data-bill]', { has: page.getByTestId('pay') }).first();
@@ -102,11 +105,19 @@ suite('live rooms in a real browser', () => {
     expect(shown).toBe(states[1]!.selfId);
 
     // The ledger view: the last blocks, each opening to its commit certificate; the cost meter.
+    // Pointed at, the block list holds still and says how many newer blocks wait.
+    await pages[1]!.getByTestId('blocks').hover();
+    await pages[1]!.getByTestId('blocks-held').waitFor();
     const explorer = pages[1]!.getByTestId('block').first();
+    const heldHeight = await explorer.getAttribute('data-height');
     await explorer.locator('summary').click();
     await expect
       .poll(() => explorer.getByTestId('certificate').textContent())
       .toMatch(/\d+ commit signatures at height \d+, view \d+ \(q = \d+ of n = \d+\)/);
+    expect(await explorer.getAttribute('data-height')).toBe(heldHeight);
+    // Pointer and focus elsewhere, it follows the chain again.
+    await pages[1]!.mouse.click(2, 2);
+    await pages[1]!.getByTestId('blocks-held').waitFor({ state: 'detached' });
     expect(await pages[1]!.getByTestId('cost-meter').textContent()).toMatch(
       /Messages per payment\s*\d+/,
     );
