@@ -723,13 +723,20 @@ export class Replica {
       proposer: vote.signer,
       txCount: block.txs.length,
     });
-    this.recordVote(vote);
-    if (vote.signer !== this.id && this.inCommittee) {
-      const prepare = this.signOwn('prepare', vote.view, vote.digest);
+    // Our prepare is signed before the proposal is recorded: recording it can complete a commit
+    // quorum that arrived first, and deciding moves this replica to the next height, where a
+    // prepare signed afterwards would name the next height with this block's digest (and its
+    // real prepare there would then be a second one: evidence against an honest member).
+    const prepare =
+      vote.signer !== this.id && this.inCommittee
+        ? this.signOwn('prepare', vote.view, vote.digest)
+        : null;
+    if (prepare) {
       this.toCommittee({ type: 'prepare', vote: prepare });
       this.rememberVote(prepare);
-      this.recordVote(prepare);
     }
+    this.recordVote(vote);
+    if (prepare && this.height === vote.height) this.recordVote(prepare);
   }
 
   /**

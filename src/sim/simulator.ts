@@ -75,6 +75,14 @@ export interface SimSummary {
     readonly committeeAgreement: boolean;
     /** Every transaction an honest node committed was submitted by a client and applied. */
     readonly validity: boolean;
+    /**
+     * No honest validator was convicted: honest replicas committed evidence only against
+     * Byzantine ones (a validator restarted without its state may really sign twice, and is not
+     * counted as honest here).
+     */
+    readonly accountability: boolean;
+    /** Ids of the honest validators that committed evidence names (empty when it holds). */
+    readonly honestConvicted: readonly string[];
   };
   readonly payments: {
     readonly submitted: number;
@@ -227,6 +235,10 @@ export class Simulation {
   private readonly forkHeights = new Set<number>();
   private readonly stateAtEpoch = new Map<number, string>();
   private committeeDisagreements = 0;
+  /** Validators that evidence committed by an honest replica names. */
+  private readonly convicted = new Set<string>();
+  /** Validators restarted without their state: they can sign twice and be rightly convicted. */
+  private readonly amnesiac = new Set<string>();
   private invalidCommits = 0;
   private readonly invariantViolations: string[] = [];
   private readonly messageCounts: Record<MessageCategory, number> = {
@@ -694,6 +706,7 @@ export class Simulation {
         const e = this.endpoints[work.endpoint]!;
         if (e.started && !work.keepState) {
           // Amnesia: a new process, with an empty cache as well as an empty chain.
+          this.amnesiac.add(toHex(e.keys.publicKey));
           e.verifier = this.newVerifier();
           e.node = this.makeNode(e.keys, e.node.fault, e.verifier);
         }
@@ -893,8 +906,10 @@ export class Simulation {
         this.settled.add(event.txId);
         return;
       case 'evidence':
-        if (event.stage === 'committed')
+        if (event.stage === 'committed') {
           this.evidenceCommitted.add(`${event.offender}/${event.kind}/${event.height}`);
+          this.convicted.add(event.offender);
+        }
         return;
       default:
         return;
@@ -939,6 +954,12 @@ export class Simulation {
   private summary(wallMs: number): SimSummary {
     const c = this.config;
     const reference = this.referenceReplica();
+    const byzantineIds = new Set(
+      [...this.byzantineValidators].map((i) => this.city.validators[i]!.id),
+    );
+    const honestConvicted = [...this.convicted]
+      .filter((id) => !byzantineIds.has(id) && !this.amnesiac.has(id))
+      .sort();
     const tiers = {
       core: [] as string[],
       candidate: [] as string[],
@@ -1017,6 +1038,8 @@ export class Simulation {
         invariantViolations: this.invariantViolations,
         committeeAgreement: this.committeeDisagreements === 0,
         validity: this.invalidCommits === 0,
+        accountability: honestConvicted.length === 0,
+        honestConvicted,
       },
       payments: {
         submitted: paySubmitted,

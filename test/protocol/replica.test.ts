@@ -328,6 +328,27 @@ describe('Replica: one height in the normal case', () => {
     expect(sentOf(out, 'commit')).toEqual([]); // pre-prepare + own prepare = 2 < q = 3
   });
 
+  it('a proposal that arrives after its commit quorum is decided, and its prepare carries its own height', () => {
+    const net = new Net();
+    net.start();
+    const { primary, backups } = roles(net);
+    const late = backups[0]!;
+    net.fire(primary, { kind: 'propose', height: 1, view: 0, afterMs: 0 });
+    // The others prepare and commit; the proposal to `late` is held back until they have.
+    const held = net.take((d) => d.to === late && d.message.type === 'pre-prepare');
+    expect(held).toHaveLength(1);
+    net.run();
+    expect(net.get(late).chain.height).toBe(0);
+    const out = net.deliver(held[0]!.from, late, held[0]!.message);
+    expect(net.get(late).chain.height).toBe(1);
+    // Recording the proposal completed the commit quorum and moved it to height 2: a prepare
+    // signed after that would be a height-2 prepare for height 1's block, and its real height-2
+    // prepare would then look like an equivocation.
+    const prepares = sentOf(out, 'prepare').map((m) => m.message.vote);
+    expect(prepares.length).toBeGreaterThan(0);
+    for (const v of prepares) expect(v).toMatchObject({ height: 1, view: 0 });
+  });
+
   it("q matching prepares (the pre-prepare counts as the primary's) make a member send commit", () => {
     const net = new Net();
     net.start();

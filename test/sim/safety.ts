@@ -23,6 +23,7 @@ export function safetySuite(sizes: readonly number[]): void {
           expect(summary.safety.agreement, how).toBe(true);
           expect(summary.safety.committeeAgreement, how).toBe(true);
           expect(summary.safety.validity, how).toBe(true);
+          expect(summary.safety.honestConvicted, how).toEqual([]);
           expect(summary.safety.invariantViolations, how).toEqual([]);
           expect(summary.targetReached, how).toBe(true);
           expect(summary.transactions.wrongOutcome, how).toBe(0);

@@ -26,6 +26,7 @@ describe('over random seeds', () => {
           const how = `${reproduce(configOf(overrides))}${lossy ? ' --loss 0.1 --duplicate 0.1 --gst 3000' : ''}`;
           expect(summary.safety.agreement, how).toBe(true);
           expect(summary.safety.committeeAgreement, how).toBe(true);
+          expect(summary.safety.honestConvicted, how).toEqual([]);
           expect(summary.safety.invariantViolations, how).toEqual([]);
           expect(summary.targetReached, how).toBe(true);
           expect(summary.transactions.wrongOutcome, how).toBe(0);

@@ -108,7 +108,7 @@ describe('stepping', () => {
     sim.begin();
     while (await sim.stepOnce());
     expect(sim.finish().traceHash).toBe(
-      '5d3376da130561e9a5b7b262251f2b49ad308b12a66a9f0163d444ee6a62f510',
+      '57855698c04d7df5f6c09edd807d444e4cedaa6416fd1efadf612849cabaf76a',
     );
   }, 60_000);
 

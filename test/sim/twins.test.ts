@@ -52,6 +52,7 @@ describe('Twins: no safety violation', () => {
       });
       expect(summary.safety.agreement, scenario.name).toBe(true);
       expect(summary.safety.committeeAgreement, scenario.name).toBe(true);
+      expect(summary.safety.honestConvicted, scenario.name).toEqual([]);
       expect(summary.safety.invariantViolations, scenario.name).toEqual([]);
       if (summary.targetReached) live++;
     }

@@ -34,6 +34,7 @@ for (const n of [4, 7, 10, 13]) {
       const bad =
         !s.safety.agreement ||
         !s.safety.committeeAgreement ||
+        !s.safety.accountability ||
         s.safety.invariantViolations.length > 0 ||
         !s.targetReached ||
         s.transactions.wrongOutcome > 0 ||
@@ -68,7 +69,7 @@ if (!values['skip-twins']) {
       network: { partitions: sc.partitions },
     });
     runs++;
-    if (!s.safety.agreement || !s.safety.committeeAgreement)
+    if (!s.safety.agreement || !s.safety.committeeAgreement || !s.safety.accountability)
       failures.push(`twins ${sc.name} → ${JSON.stringify(s.safety)}`);
   }
   process.stdout.write(
