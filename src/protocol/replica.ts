@@ -637,19 +637,25 @@ export class Replica {
         return this.drop(from, message, 'pre-prepare from a non-primary');
       if (message.block.proposer !== vote.signer)
         return this.drop(from, message, 'block names another proposer');
-      if (vote.view !== this.view || this.status !== 'normal') {
-        // Not ours to vote on (later views only via new-view), but the others may commit it: a
-        // member that timed out alone, or whose own messages are lost, then still decides.
-        if (!this.unvoted.has(vote.view) && vote.digest === blockHash(message.block)) {
-          this.unvoted.set(vote.view, { digest: vote.digest, block: message.block });
-          this.checkQuorums(vote.view, vote.digest);
-        }
-        return;
-      }
+      // Not ours to vote on (later views only via new-view), but the others may commit it.
+      if (vote.view !== this.view || this.status !== 'normal')
+        return this.keepUnvoted(vote, message.block);
       this.acceptProposal(from, vote, message.block);
       return;
     }
     this.recordVote(vote);
+  }
+
+  /**
+   * Keeps the first proposal of a view that this replica will not vote on, so that a commit
+   * quorum for it still decides it here: a member that timed out alone, or whose own messages
+   * are lost (nobody hears its view-changes), would otherwise wait for a catch-up it may never
+   * get to ask for. The commit quorum certifies the digest; the block only has to match it.
+   */
+  private keepUnvoted(vote: Vote, block: Block): void {
+    if (this.unvoted.has(vote.view) || vote.digest !== blockHash(block)) return;
+    this.unvoted.set(vote.view, { digest: vote.digest, block });
+    this.checkQuorums(vote.view, vote.digest);
   }
 
   private votesFor(kind: VoteKind, view: number): Map<ValidatorId, Vote> {
@@ -928,11 +934,19 @@ export class Replica {
 
   private onNewView(from: ValidatorId, message: Extract<Message, { type: 'new-view' }>): void {
     const { view, viewChanges, proposal, block } = message;
-    if (
-      view < this.view ||
-      (view === this.view && this.status === 'normal' && this.proposals.has(view))
-    )
+    if (view < this.view) {
+      // A view this replica has already left: the others may still commit its block there.
+      if (
+        proposal.kind === 'pre-prepare' &&
+        proposal.view === view &&
+        proposal.height === this.height &&
+        proposal.signer === this.chain.primary(view) &&
+        this.chain.verifyVote(proposal)
+      )
+        this.keepUnvoted(proposal, block);
       return;
+    }
+    if (view === this.view && this.status === 'normal' && this.proposals.has(view)) return;
     const fail = (reason: string) => this.drop(from, message, reason);
     if (
       proposal.kind !== 'pre-prepare' ||

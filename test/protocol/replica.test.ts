@@ -804,6 +804,27 @@ describe('Replica: view change', () => {
     expect(net.get(lost).view).toBe(0); // the next height starts afresh
   });
 
+  it('a member whose own messages are lost, two views ahead, still decides the block the others commit in view 1', () => {
+    const net = new Net();
+    net.start();
+    const { primary } = roles(net);
+    const next = net.primary(1);
+    const lost = net.ids.find((id) => id !== primary && id !== next)!;
+    // The view-0 proposal reaches nobody; every member times out, but `lost` is heard by nobody.
+    net.fire(primary, { kind: 'propose', height: 1, view: 0, afterMs: 0 });
+    net.take((d) => d.message.type === 'pre-prepare');
+    for (const id of net.ids) net.fireViewTimer(id);
+    net.fireViewTimer(lost); // its view-1 timer too: it is in view 2 before view 1's new-view
+    expect(net.get(lost).view).toBe(2);
+    net.run((d) => d.from !== lost);
+    const others = net.ids.filter((id) => id !== lost);
+    expect(others.every((id) => net.get(id).chain.height === 1)).toBe(true);
+    expect(net.get(others[0]!).blocks[0]!.certificate.view).toBe(1);
+    // The new-view of view 1 came to a member already past it; its commit quorum decides it.
+    expect(net.get(lost).chain.height).toBe(1);
+    expect(net.get(lost).chain.headHash).toBe(net.get(others[0]!).chain.headHash);
+  });
+
   it('f+1 view-changes for a higher view make a member join it before its own timer fires', () => {
     const net = new Net();
     net.start();
