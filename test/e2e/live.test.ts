@@ -3,6 +3,7 @@
 // closes, a tab that reloads, and a headless Node validator joining a room of tabs.
 
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { nodeTransports } from '../../server/node-transports.ts';
@@ -25,6 +26,7 @@ import {
 const executable = findChromium();
 const suite = executable ? describe : describe.skip;
 const cleanups: (() => Promise<unknown>)[] = [];
+const artifacts = 'test-results';
 
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
@@ -331,6 +333,25 @@ suite('live rooms in a real browser', () => {
       );
     states = await waitFor(pages, 'agreement after the quarantine', agreeOnACommonBlock);
     expect(noConflict(states)).toBe(true);
+    // Only the equivocator: no honest tab is convicted on the way.
+    for (const s of states)
+      expect(
+        s.validators.filter((v) => v.tier === 'quarantined').map((v) => v.id),
+        s.name,
+      ).toEqual([cheatId]);
+
+    // The live page as a laptop shows it, with the equivocator in Quarantined (looked at, not
+    // compared): the first screen at 1280×800, and the whole page.
+    const shown = pages[0]!;
+    await shown.setViewportSize({ width: 1280, height: 800 });
+    await shown.bringToFront();
+    mkdirSync(artifacts, { recursive: true });
+    await shown.screenshot({ path: `${artifacts}/live-1280x800.png` });
+    await shown.getByTestId('tier-rings').screenshot({ path: `${artifacts}/live-tier-rings.png` });
+    // Panels off screen keep what they last drew: bring the ledger into view first.
+    await shown.getByTestId('ledger').scrollIntoViewIfNeeded();
+    await shown.getByTestId('blocks').locator('[data-testid="block"]').first().waitFor();
+    await shown.screenshot({ path: `${artifacts}/live-full-page.png`, fullPage: true });
   }, 240_000);
 });
 
