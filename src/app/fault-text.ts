@@ -5,12 +5,16 @@ import type { FaultMode } from '../faults/index.ts';
 export const faultText = {
   none: 'Honest: follows the protocol',
   crash: 'Crash: stops handling and sending anything; switched back, it catches up',
-  silent: 'Silent: receives but never sends',
-  equivocate: 'Equivocate: as primary, proposes two different blocks to two halves',
-  'wrong-digest': 'Wrong digest: votes for a block nobody proposed',
-  'invalid-proposal': 'Invalid proposal: as primary, proposes a block with a bad transaction',
+  silent:
+    'Silent primary: never proposes when it is the primary (its views time out); votes otherwise',
+  equivocate:
+    'Equivocate: tells two halves different things (two blocks as primary, votes for a block that does not exist otherwise)',
+  'wrong-digest': 'Wrong digest: votes, to everyone alike, for a block nobody proposed',
+  'invalid-proposal':
+    'Invalid proposal: as primary, proposes a block with a double payment or a broken signature',
   forge: 'Forge: sends messages with forged signatures',
-  'stale-view-change': 'Stale view change: keeps asking for old views',
+  'stale-view-change':
+    'Lies in view changes: claims it prepared nothing (hides its prepared block)',
   delay: 'Delay: holds every message for 1.5 s',
   drop: 'Drop: ignores half of its peers',
   twins: 'Twins: a second copy with the same key, each copy talking to half of the peers',

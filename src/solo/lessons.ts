@@ -59,7 +59,7 @@ export const lessons: readonly Lesson[] = [
     config: { ...quiet, validators: 4, byzantine: 1, fault: 'silent' },
     steps: [
       {
-        text: 'One of the four is silent: it receives but never sends. While it is not the primary, the other three still make quorums of 3.',
+        text: 'One of the four is a silent primary: it votes like the others but never proposes. While it is not the primary, nothing shows.',
         until: { kind: 'height', atLeast: 2 },
         withinMs: 20_000,
       },
@@ -69,7 +69,7 @@ export const lessons: readonly Lesson[] = [
         withinMs: 60_000,
       },
       {
-        text: 'The height was decided in a later view by the next primary. The silent validator missed its turn and signed no commits: its trust falls at the end of the epoch.',
+        text: 'The height was decided in a later view by the next primary. The silent validator let its view time out, which the certificate records (its view is above 0): its trust falls at the end of the epoch.',
         until: { kind: 'height', atLeast: 8 },
         withinMs: 60_000,
       },

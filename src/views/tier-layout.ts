@@ -86,8 +86,8 @@ const trustScale = scaleSqrt().domain([0, 1000]).range([6, 16]).clamp(true);
  * Members of each ring spread evenly around it in id order, leaving the top of the ring free for
  * its label. A crowded ring shrinks its nodes so that neighbours do not overlap. Each name goes
  * outward beside its node; where that would cover another name, a node or a ring label, it tries
- * anchored away from its neighbours, then a line or two further out, then inside the ring, and
- * else is shown only on hover (the node's aria-label always has it).
+ * anchored away from its neighbours, then above or below the node, then further out or inside
+ * the ring, and else is shown only on hover (the node's aria-label always has it).
  */
 export function placeNodes(validators: readonly ValidatorInfo[], size: number): NodePlacement[] {
   const c = size / 2;
