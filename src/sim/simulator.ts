@@ -954,11 +954,11 @@ export class Simulation {
   private summary(wallMs: number): SimSummary {
     const c = this.config;
     const reference = this.referenceReplica();
-    const byzantineIds = new Set(
-      [...this.byzantineValidators].map((i) => this.city.validators[i]!.id),
-    );
+    const byzantineIds = [...this.byzantineValidators]
+      .sort((a, b) => a - b)
+      .map((i) => this.city.validators[i]!.id);
     const honestConvicted = [...this.convicted]
-      .filter((id) => !byzantineIds.has(id) && !this.amnesiac.has(id))
+      .filter((id) => !byzantineIds.includes(id) && !this.amnesiac.has(id))
       .sort();
     const tiers = {
       core: [] as string[],
@@ -1061,9 +1061,7 @@ export class Simulation {
       },
       tiers,
       trust,
-      byzantineIds: [...this.byzantineValidators]
-        .sort((a, b) => a - b)
-        .map((i) => this.city.validators[i]!.id),
+      byzantineIds,
       messages: {
         total,
         perHeight: Math.round(total / reachedHeight),
