@@ -29,6 +29,7 @@ import type {
   CertSignature,
   CommitCertificate,
   Digest,
+  EpochTally,
   Evidence,
   Genesis,
   ProtocolConfig,
@@ -416,7 +417,11 @@ export class Chain {
       for (const id of this.lastCommittee) {
         const r = this.record(id);
         r.commitsExpected += q;
-        if (signers.has(id)) r.commitsSigned += n;
+        r.certificates++;
+        if (signers.has(id)) {
+          r.commitsSigned += n;
+          r.signed++;
+        }
       }
       for (let view = 0; view < Math.min(block.lastCommit.view, 64); view++) {
         this.record(this.lastSchedule.primary(block.lastCommit.height, view)).timeoutsCaused++;
@@ -495,6 +500,7 @@ export class Chain {
           trustAfter: this.config.newcomerTrust,
           reason: 'joined',
           epoch: this.epoch,
+          tally: null,
         });
       }
     });
@@ -538,6 +544,7 @@ export class Chain {
     const finished = this.epoch;
     const firstHeight = this.firstHeightOfEpoch(finished);
     const before = new Map(this.validators);
+    const tallies = new Map<ValidatorId, EpochTally>();
     const registered = new Set(registeredValidators(this.ledger).map((v) => v.id));
     for (const v of before.values()) {
       if (!registered.has(v.id)) {
@@ -551,6 +558,7 @@ export class Chain {
           trustAfter: v.trust,
           reason: 'left',
           epoch: finished + 1,
+          tally: null,
         });
         continue;
       }
@@ -563,7 +571,10 @@ export class Chain {
         continue;
       }
       if (v.joinedHeight >= firstHeight) continue; // joined during this epoch: nothing to score yet
-      const score = epochScore(c, v.tier, this.records.get(v.id) ?? emptyRecord());
+      const record = this.records.get(v.id) ?? emptyRecord();
+      const { certificates, signed, timeoutsCaused, attestations } = record;
+      tallies.set(v.id, { certificates, signed, timeoutsCaused, attestations });
+      const score = epochScore(c, v.tier, record);
       this.validators.set(v.id, { ...v, trust: nextTrust(c, v.trust, score) });
     }
     let assignment = assignTiers(c, [...this.validators.values()]);
@@ -590,6 +601,7 @@ export class Chain {
         trustAfter: now.trust,
         reason,
         epoch: finished + 1,
+        tally: tallies.get(id) ?? null,
       });
     }
     this.epoch = finished + 1;

@@ -23,6 +23,9 @@ export interface EpochRecord {
   commitsExpected: number;
   /** Σ n over those certificates that carry its commit signature (so signing q/n of them scores full). */
   commitsSigned: number;
+  /** How many certificates of heights where it was a member were carried, and how many it signed. */
+  certificates: number;
+  signed: number;
   /** Views that timed out while it was the primary (the certificate's view tells). */
   timeoutsCaused: number;
   /** Blocks it proposed that were committed. */
@@ -32,7 +35,15 @@ export interface EpochRecord {
 }
 
 export function emptyRecord(): EpochRecord {
-  return { commitsExpected: 0, commitsSigned: 0, timeoutsCaused: 0, proposals: 0, attestations: 0 };
+  return {
+    commitsExpected: 0,
+    commitsSigned: 0,
+    certificates: 0,
+    signed: 0,
+    timeoutsCaused: 0,
+    proposals: 0,
+    attestations: 0,
+  };
 }
 
 export function clampTrust(t: number): number {

@@ -253,6 +253,18 @@ export type TierReason =
   | 'left'
   | 'committee-top-up';
 
+/** One validator's epoch as the chain recorded it (what its trust was scored from). */
+export interface EpochTally {
+  /** Commit certificates carried this epoch of heights where it was in the committee. */
+  readonly certificates: number;
+  /** Of those, the ones that carry its signature. */
+  readonly signed: number;
+  /** Views that timed out while it was the primary. */
+  readonly timeoutsCaused: number;
+  /** Its attestations included in this epoch's blocks. */
+  readonly attestations: number;
+}
+
 export type ReplicaEvent =
   | {
       readonly type: 'proposal';
@@ -312,6 +324,8 @@ export type ReplicaEvent =
       readonly trustAfter: number;
       readonly reason: TierReason;
       readonly epoch: number;
+      /** What the chain recorded of it in the epoch that just ended, when trust was scored from it. */
+      readonly tally: EpochTally | null;
     }
   /** A new epoch begins; `stateDigest` covers committee, tiers and trust (equal on every honest node). */
   | {

@@ -5,7 +5,7 @@
 // tab (its own replica's events and what it sends and receives), and is plain TypeScript with no
 // DOM, so it is tested without a browser. The protocol and the ledger know nothing of it.
 
-import type { MessageType, ReplicaEvent, Tier, TierReason } from '../protocol/types.ts';
+import type { EpochTally, MessageType, ReplicaEvent, Tier, TierReason } from '../protocol/types.ts';
 
 export type Phase = 'pre-prepare' | 'prepare' | 'commit' | 'view-change' | 'new-view';
 export const phases: readonly Phase[] = [
@@ -166,6 +166,18 @@ const reasonText: Record<TierReason, string> = {
   left: 'left with validator-leave',
   'committee-top-up': 'raised to keep the committee at its minimum size',
 };
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** What the epoch recorded of a validator, in words ("signed 8 of 8 commit certificates, …"). */
+export function tallyText(t: EpochTally): string {
+  const parts = [
+    t.certificates > 0 ? `signed ${t.signed} of ${t.certificates} commit certificates` : '',
+    t.timeoutsCaused > 0 ? `${plural(t.timeoutsCaused, 'view', 'views')} timed out as primary` : '',
+    t.attestations > 0 ? `${plural(t.attestations, 'attestation', 'attestations')} included` : '',
+  ].filter(Boolean);
+  return parts.length ? `${parts.join(', ')} this epoch` : 'nothing recorded this epoch';
+}
 
 function phaseOf(type: MessageType): Phase | null {
   return type === 'pre-prepare' ||
@@ -387,7 +399,7 @@ export class ViewModel {
           trustBefore: e.trustBefore,
           trustAfter: e.trustAfter,
           epoch: e.epoch,
-          text: `trust ${e.trustBefore} → ${e.trustAfter}: ${reasonText[e.reason]}`,
+          text: `trust ${e.trustBefore} → ${e.trustAfter}: ${reasonText[e.reason]}${e.tally ? ` (${tallyText(e.tally)})` : ''}`,
           at,
         };
         // Every validator reports the same move; keep one. A validator that lags (catching up)

@@ -1085,6 +1085,7 @@ describe('Replica: evidence is committed and quarantines the offender', () => {
           trustAfter: 0,
           reason: 'evidence',
           epoch: 1,
+          tally: null,
         },
       ]);
       const epoch = events.filter((e): e is EventOf<'epoch'> => e.type === 'epoch');

@@ -108,7 +108,7 @@ describe('stepping', () => {
     sim.begin();
     while (await sim.stepOnce());
     expect(sim.finish().traceHash).toBe(
-      '57855698c04d7df5f6c09edd807d444e4cedaa6416fd1efadf612849cabaf76a',
+      '36e4237ae77e004f91703d10bda792281b9d94cade98612cdb8d79fc1f1e7d40',
     );
   }, 60_000);
 

@@ -132,15 +132,21 @@ describe('honest newcomers', () => {
       .map((e) => e.id);
     expect(joined).toHaveLength(2);
     for (const id of joined) {
-      const path = events
-        .filter(
-          (e): e is Extract<ReplicaEvent, { type: 'tier-change' }> =>
-            e.type === 'tier-change' && e.id === id,
-        )
-        .map((e) => e.to);
+      const moves = events.filter(
+        (e): e is Extract<ReplicaEvent, { type: 'tier-change' }> =>
+          e.type === 'tier-change' && e.id === id,
+      );
+      const path = moves.map((e) => e.to);
       expect(path[0]).toBe('observer');
       expect(path).toContain('core');
       expect(summary.tiers.core).toContain(id);
+      // Each climb says what the chain recorded: an Observer earns it by attesting.
+      for (const m of moves.slice(1)) {
+        expect(m.reason).toBe('trust-rose');
+        expect(m.tally).not.toBeNull();
+        if (m.from === 'observer') expect(m.tally!.attestations).toBeGreaterThan(0);
+        expect(m.tally!.signed).toBeLessThanOrEqual(m.tally!.certificates);
+      }
     }
   });
 });

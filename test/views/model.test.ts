@@ -1,7 +1,7 @@
 // The view model built from a hand-written sequence of observations: message arrows with their
 // fate, quorum and view-change marks, commits and the safety check, tier moves, and what is kept.
 import { describe, expect, it } from 'vitest';
-import { ViewModel } from '../../src/views/model.ts';
+import { ViewModel, tallyText } from '../../src/views/model.ts';
 import type { ReplicaEvent } from '../../src/protocol/types.ts';
 import { al, bo, cy, di, modelOf, Script, smallRun, validators } from './fixtures.ts';
 
@@ -217,6 +217,8 @@ describe('view model: tier moves', () => {
     trustAfter: after,
     reason: to === 'core' ? 'trust-rose' : 'evidence',
     epoch,
+    tally:
+      to === 'core' ? { certificates: 8, signed: 8, timeoutsCaused: 0, attestations: 0 } : null,
   });
 
   it('keeps one move when every validator reports it', () => {
@@ -238,5 +240,22 @@ describe('view model: tier moves', () => {
     expect(view.moves.map((m) => m.epoch)).toEqual([2, 3]);
     expect(view.lastMove.get(di)!.epoch).toBe(3);
     expect(view.lastMove.get(di)!.to).toBe('quarantined');
+    expect(view.moves[0]!.text).toBe(
+      'trust 412 → 731: trust rose with participation (signed 8 of 8 commit certificates this epoch)',
+    );
+  });
+});
+
+describe('view model: what an epoch recorded, in words', () => {
+  it('names certificates signed, views timed out and attestations, or says nothing was recorded', () => {
+    expect(tallyText({ certificates: 8, signed: 5, timeoutsCaused: 1, attestations: 0 })).toBe(
+      'signed 5 of 8 commit certificates, 1 view timed out as primary this epoch',
+    );
+    expect(tallyText({ certificates: 0, signed: 0, timeoutsCaused: 0, attestations: 3 })).toBe(
+      '3 attestations included this epoch',
+    );
+    expect(tallyText({ certificates: 0, signed: 0, timeoutsCaused: 0, attestations: 0 })).toBe(
+      'nothing recorded this epoch',
+    );
   });
 });
