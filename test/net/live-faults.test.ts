@@ -102,19 +102,23 @@ describe('live crash and twins', () => {
     expect(a.snapshot().fault).toBe('twins');
     // One copy talks to B, the other to C; a committee of one has f = 0, so both copies commit
     // blocks of their own at the same heights, and B and C no longer agree.
+    let forked = 0;
     await until(
       () => `B and C to fork (B at ${height(b)}, C at ${height(c)})`,
       () => {
-        const h = Math.min(height(b), height(c));
-        return h > start + 2 && hashAt(b, h) !== hashAt(c, h);
+        forked = Math.min(height(b), height(c));
+        return forked > start && hashAt(b, forked) !== hashAt(c, forked);
       },
       10_000,
     );
-    // The tab follows its original copy, and so does the side that talks to it.
-    const [same, other] = hashAt(b, start + 3) === hashAt(a, start + 3) ? [b, c] : [c, b];
+    // The tab follows its original copy, and so does the side that talks to it: compared where
+    // the two sides differ (the fork need not start at the first height after the switch).
+    await until('A at the height where B and C differ', () => height(a) >= forked, 10_000);
+    const [same, other] = hashAt(b, forked) === hashAt(a, forked) ? [b, c] : [c, b];
+    expect(hashAt(same, forked)).toBe(hashAt(a, forked));
+    expect(hashAt(other, forked)).not.toBe(hashAt(a, forked));
     const h = Math.min(height(a), height(same));
     expect(hashAt(same, h)).toBe(hashAt(a, h));
-    expect(hashAt(other, start + 3)).not.toBe(hashAt(a, start + 3));
     // The side that follows the twin is caught by its peer's chain: a certified block there
     // conflicts with one committed here, with two valid certificates from one validator.
     await until(
