@@ -36,6 +36,8 @@ export interface RoomValidatorOptions {
   readonly onPeerHead?: HostOptions['onPeerHead'];
   /** A fault wrapper for a misbehaving bot (see src/faults). */
   readonly wrap?: HostOptions['wrap'];
+  /** Where what this validator signed is kept between runs (see HostOptions.signed). */
+  readonly signed?: HostOptions['signed'];
   /** Told once the node runs on a genesis (its hash names the chain). */
   readonly onStarted?: (host: ValidatorHost, genesisHash: string, genesis: Genesis) => void;
 }
@@ -126,6 +128,7 @@ export class RoomValidator {
       ...(options.onMessage ? { onMessage: options.onMessage } : {}),
       ...(options.onPeerHead ? { onPeerHead: options.onPeerHead } : {}),
       ...(options.wrap ? { wrap: options.wrap } : {}),
+      ...(options.signed ? { signed: options.signed } : {}),
     });
     this.host = host;
     host.start(transport);

@@ -21,6 +21,7 @@ import type {
   ProtocolConfig,
   ReplicaEvent,
   Tier,
+  VotePoint,
 } from '../protocol/types.ts';
 import { heightViewOf } from '../views/observe.ts';
 import { drawnEvents, drawnMessages, type Observation } from '../views/model.ts';
@@ -48,6 +49,8 @@ export interface StoredRoom {
   readonly genesis: Uint8Array | null;
   /** Encoded committed blocks, heights 1, 2, … */
   readonly blocks: readonly Uint8Array[];
+  /** The latest (height, view) at which this validator signed a proposal or vote (null: none). */
+  readonly signed: VotePoint | null;
 }
 
 /** Where a tab keeps its validator between sessions, under a key per room and tab slot. */
@@ -57,6 +60,8 @@ export interface TabStorage {
   saveGenesis(key: string, genesis: Uint8Array): Promise<void>;
   /** Stores blocks from height `firstHeight` on (replacing any stored from there). */
   saveBlocks(key: string, firstHeight: number, blocks: readonly Uint8Array[]): Promise<void>;
+  /** Stores the latest (height, view) at which this validator signed (before that goes out). */
+  saveSigned(key: string, point: VotePoint): Promise<void>;
 }
 
 export class MemoryStorage implements TabStorage {
@@ -65,11 +70,15 @@ export class MemoryStorage implements TabStorage {
     return this.rooms.get(key) ?? null;
   }
   async saveIdentity(key: string, secretKey: Uint8Array): Promise<void> {
-    this.rooms.set(key, { secretKey, genesis: null, blocks: [] });
+    this.rooms.set(key, { secretKey, genesis: null, blocks: [], signed: null });
   }
   async saveGenesis(key: string, genesis: Uint8Array): Promise<void> {
     const r = this.rooms.get(key);
     if (r) this.rooms.set(key, { ...r, genesis });
+  }
+  async saveSigned(key: string, point: VotePoint): Promise<void> {
+    const r = this.rooms.get(key);
+    if (r) this.rooms.set(key, { ...r, signed: point });
   }
   async saveBlocks(key: string, firstHeight: number, blocks: readonly Uint8Array[]): Promise<void> {
     const r = this.rooms.get(key);
@@ -337,6 +346,11 @@ export class TabValidator {
       peerId,
       clock: this.options.clock,
       ...(genesis ? { genesis, restore } : {}),
+      signed: {
+        upTo: this.stored?.signed ?? null,
+        save: (point) =>
+          this.options.storage.saveSigned(storageKey(this.options.room, this.options.slot), point),
+      },
       onEvent: (event) => this.onEvent(event),
       onMessage: (stage, peer, message) => {
         const host = this.validator?.host;

@@ -40,12 +40,14 @@ import { signedItemsOf } from '../protocol/signing.ts';
 import type {
   CommitCertificate,
   CommittedBlock,
+  Envelope,
   Genesis,
   Message,
   ReplicaEvent,
   ReplicaInput,
   ReplicaOutput,
   ValidatorId,
+  VotePoint,
 } from '../protocol/types.ts';
 
 /** What the host needs from a transport (the mesh, or the tab relaying for a worker). */
@@ -88,7 +90,35 @@ export interface HostOptions {
   readonly onPeerHead?: (peer: ValidatorId, certificate: CommitCertificate) => void;
   /** How often this host tells its peers its head (default 2 s; 0: never). */
   readonly headEveryMs?: number;
+  /**
+   * Where this validator's latest signed (height, view) is kept between runs (a tab's storage):
+   * `upTo` is what an earlier run saved, and `save` is awaited before a proposal or vote at a
+   * later point goes out, so that a reload never forgets what it signed (see ReplicaOptions).
+   */
+  readonly signed?: {
+    readonly upTo: VotePoint | null;
+    save(point: VotePoint): Promise<void>;
+  };
 }
+
+/** The latest (height, view) at which `messages` carry a proposal or vote signed by `id`. */
+function latestSigned(messages: readonly Envelope[], id: ValidatorId): VotePoint | null {
+  let latest: VotePoint | null = null;
+  for (const { message: m } of messages) {
+    const vote =
+      m.type === 'pre-prepare' || m.type === 'prepare' || m.type === 'commit'
+        ? m.vote
+        : m.type === 'new-view'
+          ? m.proposal
+          : null;
+    if (vote && vote.signer === id && (latest === null || isLater(vote, latest)))
+      latest = { height: vote.height, view: vote.view };
+  }
+  return latest;
+}
+
+const isLater = (a: VotePoint, b: VotePoint) =>
+  a.height > b.height || (a.height === b.height && a.view > b.view);
 
 export interface HostStats {
   framesIn: number;
@@ -139,8 +169,11 @@ export class ValidatorHost {
   /** Our own deposit and the nonce it was signed at. */
   private deposit: { nonce: number; frame: Uint8Array } | null = null;
   private headTimer: unknown = null;
+  /** The latest (height, view) of a proposal or vote of ours that was saved (see `signed`). */
+  private signedUpTo: VotePoint | null;
 
   constructor(private readonly options: HostOptions) {
+    this.signedUpTo = options.signed?.upTo ?? null;
     this.replica = this.newReplica();
     this.node = options.wrap ? options.wrap(this.replica) : new HonestNode(this.replica);
   }
@@ -156,13 +189,13 @@ export class ValidatorHost {
    * (a twin starts).
    */
   setNode(make: (replica: Replica) => Node): void {
-    this.step(() => {
+    this.step(async () => {
       const now = this.options.clock.now();
       const owed = this.node.detach?.(now) ?? [];
       this.node = make(this.replica);
       const first = this.node.attach?.(now);
-      if (first) this.apply(first);
-      for (const input of owed) this.apply(this.node.handle(input));
+      if (first) await this.apply(first);
+      for (const input of owed) await this.apply(this.node.handle(input));
     });
   }
 
@@ -172,6 +205,7 @@ export class ValidatorHost {
       genesis: this.options.genesis,
       keys: this.options.keys,
       check: (pk, msg, sig) => this.verifier.check(pk, msg, sig),
+      signedUpTo: this.options.signed?.upTo ?? null,
     });
   }
 
@@ -392,7 +426,7 @@ export class ValidatorHost {
   private verifiedStep(message: Message, input: (now: number) => ReplicaInput): void {
     this.step(async () => {
       await this.verifier.preverify(signedItemsOf(this.options.genesis.ledger.chainId, message));
-      this.apply(this.node.handle(input(this.options.clock.now())));
+      await this.apply(this.node.handle(input(this.options.clock.now())));
     });
   }
 
@@ -416,7 +450,13 @@ export class ValidatorHost {
     });
   }
 
-  private apply(out: ReplicaOutput): void {
+  private async apply(out: ReplicaOutput): Promise<void> {
+    // What we signed is saved before it goes out (a page can be reloaded at any moment).
+    const signed = this.options.signed && latestSigned(out.messages, this.id);
+    if (signed && (this.signedUpTo === null || isLater(signed, this.signedUpTo))) {
+      this.signedUpTo = signed;
+      await this.options.signed!.save(signed);
+    }
     if (this.deposit && out.events.some((e) => e.type === 'commit')) {
       // Our nonce moved (we joined, say): the deposited leave must move with it.
       const before = this.deposit.frame;

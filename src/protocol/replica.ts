@@ -37,6 +37,7 @@ import type {
   ViewChange,
   Vote,
   VoteKind,
+  VotePoint,
 } from './types.ts';
 
 /** Blocks served per catch-up response (bounds the response size). */
@@ -79,12 +80,19 @@ export interface ReplicaOptions {
   readonly genesis: Genesis;
   readonly keys: KeyPair;
   readonly check: SignatureCheck;
+  /**
+   * The latest (height, view) at which an earlier run of this validator signed a proposal or a
+   * vote (a tab reloaded from its stored chain): this replica signs none there or before, so that
+   * what the earlier run signed and this one forgot cannot make it sign two different things.
+   */
+  readonly signedUpTo?: VotePoint | null;
 }
 
 export class Replica {
   readonly id: ValidatorId;
   readonly chain: Chain;
   private readonly secretKey: Uint8Array;
+  private readonly signedUpTo: VotePoint | null;
 
   // The height being decided (chain.height + 1) and where this replica stands in it.
   view = 0;
@@ -129,6 +137,17 @@ export class Replica {
     this.id = toHex(options.keys.publicKey);
     this.secretKey = options.keys.secretKey;
     this.chain = new Chain(options.genesis, options.check);
+    this.signedUpTo = options.signedUpTo ?? null;
+  }
+
+  /** Whether this replica may sign a proposal or vote at (the current height, `view`). */
+  private maySign(view: number): boolean {
+    const before = this.signedUpTo;
+    return (
+      before === null ||
+      this.height > before.height ||
+      (this.height === before.height && view > before.view)
+    );
   }
 
   get height(): number {
@@ -433,7 +452,12 @@ export class Replica {
   private propose(block: Block): void {
     this.proposeArmed = false;
     const key = `pp/${this.view}`;
-    if (this.sent.has(key) || this.status !== 'normal' || this.chain.primary(this.view) !== this.id)
+    if (
+      this.sent.has(key) ||
+      this.status !== 'normal' ||
+      this.chain.primary(this.view) !== this.id ||
+      !this.maySign(this.view)
+    )
       return;
     this.sent.add(key);
     this.sendProposal(block, this.view);
@@ -734,7 +758,7 @@ export class Replica {
     // prepare signed afterwards would name the next height with this block's digest (and its
     // real prepare there would then be a second one: evidence against an honest member).
     const prepare =
-      vote.signer !== this.id && this.inCommittee
+      vote.signer !== this.id && this.inCommittee && this.maySign(vote.view)
         ? this.signOwn('prepare', vote.view, vote.digest)
         : null;
     if (prepare) {
@@ -784,7 +808,7 @@ export class Replica {
           q,
           n,
         });
-        if (this.inCommittee) {
+        if (this.inCommittee && this.maySign(view)) {
           const commit = this.signOwn('commit', view, digest);
           this.toCommittee({ type: 'commit', vote: commit });
           this.rememberVote(commit);
@@ -907,7 +931,8 @@ export class Replica {
       collected.size >= quorumSize(n) &&
       this.chain.primary(view) === this.id &&
       view >= this.view &&
-      !this.sent.has(`nv/${view}`)
+      !this.sent.has(`nv/${view}`) &&
+      this.maySign(view)
     ) {
       this.sent.add(`nv/${view}`);
       const viewChanges = [...collected.values()].slice(0, quorumSize(n));

@@ -84,6 +84,13 @@ export interface Genesis {
 
 export type VoteKind = 'pre-prepare' | 'prepare' | 'commit';
 
+/** A place in the order of votes: a height, and a view in it (later: a higher height, or the same
+ * height and a higher view). */
+export interface VotePoint {
+  readonly height: number;
+  readonly view: number;
+}
+
 /** A signed statement "signer votes `kind` for block `digest` at (height, view)". */
 export interface Vote {
   readonly kind: VoteKind;

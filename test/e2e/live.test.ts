@@ -262,6 +262,10 @@ suite('live rooms in a real browser', () => {
     );
     expect(states.every((s) => s.validators.some((v) => v.id === id))).toBe(true);
     expect(states[2]!.tier).not.toBeNull();
+    // It forgot what it signed at the open height, but kept where that was: it signed nothing
+    // there again, so no tab holds evidence against it.
+    for (const s of states)
+      expect(s.validators.find((v) => v.id === id)?.tier, s.name).not.toBe('quarantined');
   }, 240_000);
 
   it('(b) four browser processes form a network through the relay, (e) a headless validator joins, then an equivocator is quarantined', async () => {

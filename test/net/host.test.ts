@@ -1,7 +1,7 @@
 // The validator host's boundary: whatever a peer sends, the host never throws; malformed frames,
 // messages before a proven identity and forged hellos disconnect that peer and nobody else.
 import { describe, expect, it } from 'vitest';
-import { encodeCanonical } from '../../src/crypto/encoding.ts';
+import { decodeCanonical, encodeCanonical } from '../../src/crypto/encoding.ts';
 import { sign } from '../../src/crypto/keys.ts';
 import { createCity } from '../../src/ledger/city.ts';
 import { encodeCertificate, encodeMessage } from '../../src/protocol/codec.ts';
@@ -123,5 +123,68 @@ describe('the validator host', () => {
     expect(disconnected).toEqual([]);
     expect(host.stats.framesIn).toBe(2);
     void sent;
+  });
+});
+
+describe('what the host signed is saved before it goes out', () => {
+  it('a proposal waits until its (height, view) is saved', async () => {
+    const city = createCity({ seed: 9, households: 3, chainId: 'host-test', validators: 4 });
+    const genesis = { config: defaultProtocolConfig, ledger: city.genesis(), initialTrust: {} };
+    // The host runs the primary of (1, 0), so a payment makes it propose at once.
+    const probe = new ValidatorHost({
+      genesis,
+      keys: city.validators[0]!.keys,
+      room: 'host-test',
+      peerId: 'me-000000',
+      clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} },
+    });
+    const primary = probe.replica.chain.primary(0);
+    const i = city.validators.findIndex((v) => v.id === primary);
+    const peer = (i + 1) % 4;
+    const sent: string[] = [];
+    const saves: { height: number; view: number }[] = [];
+    let release: () => void = () => {};
+    const host = new ValidatorHost({
+      genesis,
+      keys: city.validators[i]!.keys,
+      room: 'host-test',
+      peerId: 'me-000000',
+      clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} },
+      signed: {
+        upTo: null,
+        save: (point) => {
+          saves.push(point);
+          return new Promise<void>((r) => (release = r));
+        },
+      },
+    });
+    host.start({
+      send: (_peer, bytes) => {
+        const frame = decodeCanonical(bytes);
+        if (frame.ok) sent.push(String((frame.value as { t: string }).t));
+        return true;
+      },
+      disconnect: () => {},
+    });
+    host.peerOpened('peer-0001');
+    host.receive('peer-0001', hello(city, peer, 'peer-0001'));
+    await host.idle();
+    const household = city.households[0]!;
+    const tx = city.sign(household.id, {
+      type: 'transfer',
+      nonce: 0,
+      to: city.households[1]!.id,
+      asset: 'CNY',
+      amount: 100,
+    });
+    host.submit(tx);
+    await new Promise((r) => setTimeout(r, 50));
+    // The transaction went out; the pre-prepare waits for the save.
+    expect(saves).toEqual([{ height: 1, view: 0 }]);
+    expect(sent.filter((t) => t === 'msg')).toHaveLength(1);
+    release();
+    await host.idle();
+    expect(sent.filter((t) => t === 'msg')).toHaveLength(2);
+    expect(host.replica.chain.height).toBe(0);
   });
 });

@@ -906,6 +906,67 @@ describe('Replica: view change', () => {
   });
 });
 
+describe('Replica: a restart that forgot what it signed', () => {
+  /** Restarts `id` as a new replica that knows only what it signed up to (its chain from a peer). */
+  function restart(net: Net, id: ValidatorId, signedUpTo: { height: number; view: number }) {
+    const v = city.validators.find((x) => x.id === id)!;
+    const fresh = new Replica({ genesis: net.genesis, keys: v.keys, check, signedUpTo });
+    net.replicas[net.replicas.findIndex((r) => r.id === id)] = fresh;
+    net.byId.set(id, fresh);
+    const peer = net.replicas.find((r) => r.id !== id)!;
+    net.input(id, { type: 'start', now: net.now });
+    net.deliver(peer.id, id, { type: 'block-response', blocks: [...peer.blocks] });
+    return fresh;
+  }
+  const signedBy = (net: Net, id: ValidatorId) =>
+    net.log
+      .filter((l) => l.id === id)
+      .flatMap((l) => l.output.messages.map((m) => m.message))
+      .flatMap((m) =>
+        m.type === 'pre-prepare' || m.type === 'prepare' || m.type === 'commit'
+          ? [m.vote]
+          : m.type === 'new-view'
+            ? [m.proposal]
+            : [],
+      );
+
+  it('a backup signs nothing at or before that point, still decides with the others, and votes after it', () => {
+    const net = new Net();
+    net.start();
+    net.heartbeat();
+    const next = net.primary(0);
+    const backup = net.ids.find((id) => id !== next)!;
+    const r = restart(net, backup, { height: 2, view: 0 });
+    expect(r.chain.height).toBe(1);
+    net.heartbeat();
+    expect(net.ids.every((id) => net.get(id).chain.height === 2)).toBe(true);
+    expect(signedBy(net, backup).filter((v) => v.height === 2)).toEqual([]);
+    // Height 3 is new to it: it votes.
+    net.heartbeat();
+    expect(net.get(backup).chain.height).toBe(3);
+    const votes = signedBy(net, backup).filter((v) => v.height === 3);
+    const kinds = new Set(votes.map((v) => v.kind));
+    expect(kinds.has('commit') && (kinds.has('prepare') || kinds.has('pre-prepare'))).toBe(true);
+  });
+
+  it('a primary does not propose again where it may have proposed; the room moves on in the next view', () => {
+    const net = new Net();
+    net.start();
+    net.heartbeat();
+    const primary = net.primary(0);
+    const r = restart(net, primary, { height: 2, view: 0 });
+    net.fire(primary, { kind: 'propose', height: 2, view: 0, afterMs: 0 });
+    net.run();
+    expect(signedBy(net, primary).filter((v) => v.height === 2)).toEqual([]);
+    for (const id of net.ids) net.fireViewTimer(id);
+    net.run();
+    expect(net.ids.every((id) => net.get(id).chain.height === 2)).toBe(true);
+    expect(r.blocks[1]!.certificate.view).toBe(1);
+    // In view 1 it signed again (a view it never signed in before the restart).
+    expect(signedBy(net, primary).some((v) => v.height === 2 && v.view === 1)).toBe(true);
+  });
+});
+
 describe('Replica: catch-up', () => {
   /** A net where the last member of the committee missed heights 1 and 2 (it is never primary there). */
   function laggingNet(): {
