@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Relay } from '../../server/relay.ts';
-import type { TabValidator } from '../../src/net/tab-validator.ts';
+import { MemoryStorage, TabValidator } from '../../src/net/tab-validator.ts';
 import type { HostClock, Transport } from '../../src/net/validator-host.ts';
 import type { ProtocolConfig } from '../../src/protocol/types.ts';
 
@@ -102,6 +102,32 @@ export class Wire {
 
   peers(): string[] {
     return [...this.nodes.keys()];
+  }
+
+  /**
+   * Opens a tab's validator as `peerId` (its storage a fresh memory unless given), starts it and
+   * connects it to every tab already here, as the mesh does when a tab joins the room.
+   */
+  async open(options: {
+    readonly room: string;
+    readonly slot: string;
+    readonly peerId: string;
+    readonly roomConfig: Partial<ProtocolConfig>;
+    readonly storage?: MemoryStorage;
+  }): Promise<TabValidator> {
+    const { room, slot, peerId, roomConfig } = options;
+    const tab = await TabValidator.open({
+      room,
+      slot,
+      storage: options.storage ?? new MemoryStorage(),
+      clock,
+      transport: this.transport(peerId),
+      roomConfig,
+    });
+    this.attach(peerId, tab);
+    tab.start(peerId);
+    for (const other of this.peers()) if (other !== peerId) this.connect(peerId, other);
+    return tab;
   }
 }
 

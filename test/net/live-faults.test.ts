@@ -3,8 +3,8 @@
 // same key, each copy on half of the links). Three tabs on an in-process wire, real clock, a quick
 // room whose creator A stays its only Core validator (B and C are Observers that follow it).
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryStorage, TabValidator } from '../../src/net/tab-validator.ts';
-import { Wire, clock, oneCoreRoom as roomConfig, until } from './helpers.ts';
+import type { TabValidator } from '../../src/net/tab-validator.ts';
+import { Wire, oneCoreRoom as roomConfig, until } from './helpers.ts';
 
 const wire = new Wire();
 const tabs: TabValidator[] = [];
@@ -13,19 +13,8 @@ afterAll(() => {
 });
 
 async function openTab(slot: string): Promise<TabValidator> {
-  const peerId = `${slot}-1`;
-  const tab = await TabValidator.open({
-    room: 'faults-room',
-    slot,
-    storage: new MemoryStorage(),
-    clock,
-    transport: wire.transport(peerId),
-    roomConfig,
-  });
-  wire.attach(peerId, tab);
-  tab.start(peerId);
+  const tab = await wire.open({ room: 'faults-room', slot, peerId: `${slot}-1`, roomConfig });
   tabs.push(tab);
-  for (const other of wire.peers()) if (other !== peerId) wire.connect(peerId, other);
   return tab;
 }
 

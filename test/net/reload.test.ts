@@ -3,9 +3,9 @@
 // there (the room would hold two signed votes of one slot: evidence against an honest tab), so it
 // keeps the latest (height, view) it signed at in its storage, saved before the vote goes out.
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryStorage, TabValidator } from '../../src/net/tab-validator.ts';
+import { MemoryStorage, type TabValidator } from '../../src/net/tab-validator.ts';
 import type { ProtocolConfig } from '../../src/protocol/types.ts';
-import { Wire, clock, until } from './helpers.ts';
+import { Wire, until } from './helpers.ts';
 
 /** Blocks every 100 ms and the default `minCore` (4): all four tabs are in the committee. */
 const roomConfig: Partial<ProtocolConfig> = {
@@ -21,18 +21,8 @@ afterAll(() => {
 });
 
 async function openTab(slot: string, storage: MemoryStorage, peerId: string) {
-  const tab = await TabValidator.open({
-    room: 'reload-room',
-    slot,
-    storage,
-    clock,
-    transport: wire.transport(peerId),
-    roomConfig,
-  });
-  wire.attach(peerId, tab);
-  tab.start(peerId);
+  const tab = await wire.open({ room: 'reload-room', slot, peerId, roomConfig, storage });
   tabs.push(tab);
-  for (const other of wire.peers()) if (other !== peerId) wire.connect(peerId, other);
   tab.setTraffic(true, 20);
   return tab;
 }
