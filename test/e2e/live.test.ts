@@ -107,7 +107,10 @@ suite('live rooms in a real browser', () => {
     expect(shown).toBe(states[1]!.selfId);
 
     // The ledger view: the last blocks, each opening to its commit certificate; the cost meter.
-    // Pointed at, the block list holds still and says how many newer blocks wait.
+    // Pointed at, the block list holds still and says how many newer blocks wait (scrolled to
+    // first, as a user does: a panel off screen keeps what it last drew).
+    await pages[1]!.getByTestId('blocks').scrollIntoViewIfNeeded();
+    await pages[1]!.getByTestId('block').first().waitFor();
     await pages[1]!.getByTestId('blocks').hover();
     await pages[1]!.getByTestId('blocks-held').waitFor();
     const explorer = pages[1]!.getByTestId('block').first();
