@@ -80,14 +80,16 @@ interface Box {
 
 const overlaps = (a: Box, b: Box) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
 
-const trustScale = scaleSqrt().domain([0, 1000]).range([6, 16]).clamp(true);
+const trustRange = [6, 16] as const;
+const trustScale = scaleSqrt().domain([0, 1000]).range(trustRange).clamp(true);
 
 /**
  * Members of each ring spread evenly around it in id order, leaving the top of the ring free for
- * its label. A crowded ring shrinks its nodes so that neighbours do not overlap. Each name goes
- * outward beside its node; where that would cover another name, a node or a ring label, it tries
- * anchored away from its neighbours, then above or below the node, then further out or inside
- * the ring, and else is shown only on hover (the node's aria-label always has it).
+ * its label. A crowded ring shrinks every node, in every ring alike (so that size still compares
+ * trust), until neighbours do not overlap. Each name goes outward beside its node; where that
+ * would cover another name, a node or a ring label, it tries anchored away from its neighbours,
+ * then above or below the node, then further out or inside the ring, and else is shown only on
+ * hover (the node's aria-label always has it).
  */
 export function placeNodes(validators: readonly ValidatorInfo[], size: number): NodePlacement[] {
   const c = size / 2;
@@ -97,7 +99,7 @@ export function placeNodes(validators: readonly ValidatorInfo[], size: number): 
   })[] = [];
   const taken: Box[] = [];
   const coreMembers = validators.filter((v) => v.tier === 'core').length;
-  for (const ring of rings(size, coreMembers)) {
+  const layouts = rings(size, coreMembers).map((ring) => {
     const members = validators
       .filter((v) => (v.tier ?? 'observer') === ring.tier)
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -120,7 +122,16 @@ export function placeNodes(validators: readonly ValidatorInfo[], size: number): 
     const few = ring.tier !== 'core' && members.length < 4;
     const step = few ? 0.8 : (2 * Math.PI - gap) / Math.max(members.length, 1);
     const first = few ? Math.PI / 2 - (step * (members.length - 1)) / 2 : -Math.PI / 2 + gap / 2;
-    const room = (step * ring.radius) / 2;
+    return { ring, members, few, step, first, room: (step * ring.radius) / 2 };
+  });
+  // One size scale for every ring, so that more trust is never drawn smaller: the most crowded
+  // ring (the one with the least room per member) shrinks every node alike.
+  const largest = Math.min(
+    trustRange[1],
+    ...layouts.filter((l) => l.members.length > 1).map((l) => l.room * 0.55),
+  );
+  const radiusOf = (trust: number) => Math.max(4, trustScale(trust) * (largest / trustRange[1]));
+  for (const { ring, members, few, step, first } of layouts)
     members.forEach((v, i) => {
       const alone = members.length === 1 && ring.tier === 'core';
       const angle = first + step * (few ? i : i + 0.5);
@@ -130,14 +141,13 @@ export function placeNodes(validators: readonly ValidatorInfo[], size: number): 
         id: v.id,
         x: c + (alone ? 0 : ring.radius * dx),
         y: c + (alone ? 0 : ring.radius * dy),
-        r: Math.max(4, Math.min(trustScale(v.trust), room * 0.55)),
+        r: radiusOf(v.trust),
         tier: ring.tier,
         label: nodeLabel(v),
         dx,
         dy,
       });
     });
-  }
   const nodeBoxes: Box[] = nodes.map((n) => ({
     x0: n.x - n.r,
     y0: n.y - n.r,

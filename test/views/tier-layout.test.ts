@@ -79,6 +79,21 @@ describe('tier rings layout', () => {
       }
     });
 
+  it('draws more trust never smaller, whichever ring a validator is in, and no node over another', () => {
+    for (const [, counts] of rooms) {
+      const validators = room(counts);
+      // A crowded Core with Candidates that trust less: before, Core shrank alone.
+      for (const v of validators) if (v.tier === 'core') (v as { trust: number }).trust = 999;
+      const placed = placeNodes(validators, size);
+      const trust = new Map(validators.map((v) => [v.id, v.trust]));
+      for (const a of placed)
+        for (const b of placed) {
+          if (trust.get(a.id)! > trust.get(b.id)!) expect(a.r).toBeGreaterThanOrEqual(b.r);
+          if (a.id < b.id) expect(Math.hypot(a.x - b.x, a.y - b.y)).toBeGreaterThan(a.r + b.r);
+        }
+    }
+  });
+
   it('keeps the top of a ring clear for its label, and puts Core’s label in its middle', () => {
     const placed = placeNodes(room({ core: 6, observer: 12 }), size);
     const observers = placed.filter((p) => p.tier === 'observer');
