@@ -191,6 +191,16 @@ export class Replica {
     this.out.events.push(event);
   }
 
+  private rejectTx(
+    txId: string,
+    tx: SignedTx,
+    why: { readonly reason: RejectReason; readonly detail: string },
+  ): void {
+    const { reason, detail } = why;
+    const billId = tx.body.type === 'pay-bill' ? tx.body.billId : undefined;
+    this.emit({ type: 'tx-rejected', txId, reason, detail, ...(billId ? { billId } : {}) });
+  }
+
   private send(to: ValidatorId, message: Message): void {
     if (to !== this.id) this.out.messages.push({ to, message } satisfies Envelope);
   }
@@ -340,12 +350,11 @@ export class Replica {
     const waitable =
       !result.ok && mayBecomeValid.has(result.reason) && tx.body.nonce - nextNonce <= maxNonceGap;
     if (!result.ok && !waitable) {
-      this.emit({ type: 'tx-rejected', txId: id, reason: result.reason, detail: result.detail });
+      this.rejectTx(id, tx, result);
       return;
     }
     if (this.mempool.size >= this.chain.config.maxMempool) {
-      if (local)
-        this.emit({ type: 'tx-rejected', txId: id, reason: 'malformed', detail: 'mempool full' });
+      if (local) this.rejectTx(id, tx, { reason: 'malformed', detail: 'mempool full' });
       return;
     }
     this.mempool.set(id, {
@@ -372,8 +381,7 @@ export class Replica {
       this.mempool.delete(id);
       // A transaction held for a missing dependency is rejected for that reason, even if by now
       // it also fails another way (its nonce taken by a later transaction, say).
-      const why = heldFor ?? { reason: result.reason, detail: result.detail };
-      this.emit({ type: 'tx-rejected', txId: id, reason: why.reason, detail: why.detail });
+      this.rejectTx(id, tx, heldFor ?? result);
     }
   }
 
@@ -411,7 +419,7 @@ export class Replica {
         ledger = state;
       } else if (!mayBecomeValid.has(result.reason)) {
         this.mempool.delete(id);
-        this.emit({ type: 'tx-rejected', txId: id, reason: result.reason, detail: result.detail });
+        this.rejectTx(id, tx, result);
       }
     }
     const attestations: Attestation[] = [];

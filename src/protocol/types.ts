@@ -356,6 +356,8 @@ export type ReplicaEvent =
       readonly txId: string;
       readonly reason: RejectReason;
       readonly detail: string;
+      /** The bill it tried to pay, for a bill payment (a ledger view shows the attempt there). */
+      readonly billId?: string;
     }
   | {
       readonly type: 'tx-committed';

@@ -154,17 +154,26 @@ export function lessonById(id: string): Lesson | undefined {
   return lessons.find((l) => l.id === id);
 }
 
-/** Whether `event` (reported by a validator, Byzantine or not) reaches the stop `until`. */
-export function eventReaches(until: StopWhen, event: ReplicaEvent, byzantine: boolean): boolean {
+/**
+ * Whether `event` (reported by a validator, Byzantine or not; `inView` when by the validator whose
+ * ledger the page shows) reaches the stop `until`. A ledger moment waits for the validator in view,
+ * so that its ledger shows what the lesson speaks of when the lesson pauses.
+ */
+export function eventReaches(
+  until: StopWhen,
+  event: ReplicaEvent,
+  byzantine: boolean,
+  inView = true,
+): boolean {
   switch (until.kind) {
     case 'view-change':
       return event.type === 'view-change' && !byzantine;
     case 'quarantined':
       return event.type === 'tier-change' && event.to === 'quarantined' && !byzantine;
     case 'rejected':
-      return event.type === 'tx-rejected' && event.reason === until.reason;
+      return inView && event.type === 'tx-rejected' && event.reason === until.reason;
     case 'settled-later':
-      return event.type === 'payment-settled' && event.settledAtHeight > event.height;
+      return inView && event.type === 'payment-settled' && event.settledAtHeight > event.height;
     default:
       return false;
   }
@@ -188,7 +197,16 @@ export async function runLessonStep(
   );
   let hit = false;
   const unsubscribe = session.subscribe((o) => {
-    if (o.kind === 'event' && eventReaches(until, o.event, byzantine.has(o.validator))) hit = true;
+    if (
+      o.kind === 'event' &&
+      eventReaches(
+        until,
+        o.event,
+        byzantine.has(o.validator),
+        o.endpoint === session.endpointInView,
+      )
+    )
+      hit = true;
   });
   try {
     const start = session.virtualTime;

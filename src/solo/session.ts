@@ -530,6 +530,11 @@ export class SoloSession {
     };
   }
 
+  /** The endpoint of the validator in view (the first honest one): its ledger is shown. */
+  get endpointInView(): number {
+    return this.viewEndpoint;
+  }
+
   /** The ledger and the last blocks of the first honest validator (the one in view). */
   ledger(): LedgerView {
     const replica = this.sim.endpoints[this.viewEndpoint]!.node.replica;

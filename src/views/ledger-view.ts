@@ -21,7 +21,10 @@ export interface LedgerBillView {
   readonly asset: Asset;
   readonly amount: number;
   readonly state: LedgerBillState;
-  /** Why the last attempt to pay it failed (state `rejected`: the bill is still open). */
+  /**
+   * Why the last attempt to pay it failed: for state `rejected` (the bill is still open), or a
+   * second payment of a paid bill that the ledger refused.
+   */
   readonly reason: string | null;
   readonly issuedHeight: number;
   readonly paidHeight: number | null;
@@ -84,6 +87,8 @@ export interface LedgerView {
     readonly balances: Readonly<Record<Asset, number>>;
   }[];
   readonly billCounts: Readonly<Record<LedgerBillState, number>>;
+  /** Bills with a rejected payment: open ones (state `rejected`) and paid ones paid twice. */
+  readonly rejectedPayments: number;
   readonly bills: readonly LedgerBillView[];
   /** Newest first. */
   readonly blocks: readonly BlockView[];
@@ -108,12 +113,15 @@ const rejectionsKept = 2_000;
 
 /**
  * Follows one validator's events for what the blocks do not hold: each transaction's result, which
- * payments settled at level 2, and why payments of still-open bills failed.
+ * payments settled at level 2, why payments of still-open bills failed, and which paid bills a
+ * household tried to pay again (refused before any block, so only the events tell).
  */
 export class LedgerTracker {
   private readonly results = new Map<number, TxResult[]>();
   private readonly settled = new Set<string>();
   private readonly rejected = new Map<string, string>();
+  /** Payments this validator refused to take (never in a block), by bill. */
+  private readonly refused = new Map<string, { reason: string; text: string }>();
   /** Heights whose failed payments were matched to their bills. */
   private scanned = 0;
   /** Committee size from each epoch's first height, as the epochs began (newest last). */
@@ -134,6 +142,13 @@ export class LedgerTracker {
       if (this.committees.length > 32) this.committees.shift();
     } else if (event.type === 'payment-settled') {
       this.settled.add(event.billId);
+    } else if (event.type === 'tx-rejected' && event.billId) {
+      this.refused.delete(event.billId);
+      this.refused.set(event.billId, {
+        reason: event.reason,
+        text: `${event.reason}: ${event.detail}`,
+      });
+      bound(this.refused);
     }
   }
 
@@ -142,6 +157,7 @@ export class LedgerTracker {
     this.results.clear();
     this.settled.clear();
     this.rejected.clear();
+    this.refused.clear();
     this.scanned = 0;
     this.committees = [];
   }
@@ -175,8 +191,18 @@ export class LedgerTracker {
     const beingPaid = new Set<string>();
     for (const tx of options.pending ?? [])
       if (tx.body.type === 'pay-bill') beingPaid.add(tx.body.billId);
+    let rejectedPayments = 0;
     const bills: LedgerBillView[] = billsOf(ledger).map((b) => {
-      const rejection = b.status === 'open' ? (this.rejected.get(b.id) ?? null) : null;
+      const refused = this.refused.get(b.id);
+      // A refusal of a paid bill's payment is news only when it was a second payment: one
+      // refused before the bill was paid (say, for want of funds) is history by then.
+      const rejection =
+        b.status === 'open'
+          ? (this.rejected.get(b.id) ?? refused?.text ?? null)
+          : refused?.reason === 'bill-already-paid'
+            ? `a second payment was rejected: ${refused.text}`
+            : null;
+      if (rejection) rejectedPayments++;
       const state: LedgerBillState =
         b.status === 'paid'
           ? this.settled.has(b.id)
@@ -274,6 +300,7 @@ export class LedgerTracker {
       totals,
       accounts: accounts.slice(0, options.accounts ?? 40),
       billCounts,
+      rejectedPayments,
       bills: bills.slice(0, options.bills ?? 30),
       blocks: blockViews,
     };
@@ -294,11 +321,16 @@ export class LedgerTracker {
       });
     }
     this.scanned = last;
-    while (this.rejected.size > rejectionsKept) {
-      const oldest = this.rejected.keys().next().value;
-      if (oldest === undefined) break;
-      this.rejected.delete(oldest);
-    }
+    bound(this.rejected);
+  }
+}
+
+/** Keeps the newest `rejectionsKept` entries of a map that grows with traffic. */
+function bound(map: Map<string, unknown>): void {
+  while (map.size > rejectionsKept) {
+    const oldest = map.keys().next().value;
+    if (oldest === undefined) break;
+    map.delete(oldest);
   }
 }
 

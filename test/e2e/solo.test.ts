@@ -218,6 +218,16 @@ suite('solo mode in a real browser', () => {
       expect(await page.getByTestId('lesson-text').textContent(), id ?? '').toBeTruthy();
       const safety = await page.getByTestId('safety').textContent();
       expect(safety, id ?? '').toContain(id === 'more-than-f' ? 'Safety broken' : 'Safety holds');
+      if (id === 'bill-payments') {
+        // The lesson pauses once the validator in view has seen the settlement: its ledger shows it.
+        await page.getByTestId('ledger').scrollIntoViewIfNeeded();
+        await page
+          .getByTestId('ledger-bills')
+          .getByText('paid and settled (level 2)')
+          .first()
+          .waitFor({ timeout: 10_000 });
+        await page.evaluate(() => window.scrollTo(0, 0));
+      }
       if (id === 'more-than-f') {
         // The red badge comes with its proof: two certified blocks, and who signed both.
         const proof = page.getByTestId('safety-proof');

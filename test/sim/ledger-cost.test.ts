@@ -64,8 +64,28 @@ describe('the ledger view', () => {
       );
     for (const b of view.bills) {
       if (b.state === 'rejected') expect(b.reason).toBeTruthy();
+      else if (b.state === 'committed' || b.state === 'settled')
+        expect(b.reason ?? 'a second payment was rejected').toMatch(
+          /^a second payment was rejected/,
+        );
       else expect(b.reason).toBeNull();
     }
+    expect(view.rejectedPayments).toBeGreaterThanOrEqual(counts.rejected);
+  });
+
+  it('shows a second payment of a paid bill, refused before any block, on that bill', async () => {
+    // The city's traffic pays some paid bills again (a tenth of its transactions are invalid).
+    const s = new SoloSession({ ...config, byzantine: 0, fault: 'none' });
+    let twice: { reason: string | null }[] = [];
+    for (let i = 0; i < 10 && twice.length === 0; i++) {
+      await s.runFor(5_000, Number.MAX_SAFE_INTEGER);
+      twice = s
+        .ledger()
+        .bills.filter((b) => b.state === 'committed' && b.reason?.includes('bill-already-paid'));
+    }
+    expect(twice.length).toBeGreaterThan(0);
+    expect(twice[0]!.reason).toMatch(/^a second payment was rejected: bill-already-paid: /);
+    expect(s.ledger().rejectedPayments).toBeGreaterThanOrEqual(twice.length);
   });
 
   it('shows the evidence that convicted an equivocator, in words', async () => {

@@ -16,6 +16,16 @@ describe('lessons', () => {
       for (const [i, step] of lesson.steps.entries()) {
         const r = await runLessonStep(session, step);
         expect(r, `step ${i + 1}`).toEqual({ ok: true });
+        // A ledger moment is on screen when the lesson pauses: the ledger in view shows it.
+        const ledger = session.ledger();
+        if (step.until.kind === 'rejected')
+          expect(
+            ledger.bills.some((b) =>
+              b.reason?.includes(step.until.kind === 'rejected' ? step.until.reason : ''),
+            ),
+          ).toBe(true);
+        if (step.until.kind === 'settled-later')
+          expect(ledger.bills.some((b) => b.state === 'settled' && b.highValue)).toBe(true);
       }
       const safety = session.summary().safety;
       if (lesson.id === 'more-than-f') expect(safety.forks).toBeGreaterThan(0);

@@ -108,7 +108,7 @@ describe('stepping', () => {
     sim.begin();
     while (await sim.stepOnce());
     expect(sim.finish().traceHash).toBe(
-      '36e4237ae77e004f91703d10bda792281b9d94cade98612cdb8d79fc1f1e7d40',
+      '6ebf36dd5dd59a1183e3814f669451b3b3ca6eef669de60d1048948bf195bdd3',
     );
   }, 60_000);
 
