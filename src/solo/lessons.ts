@@ -3,7 +3,7 @@
 // there with a few sentences about it. Data only, plus the matcher that decides when a step is
 // reached, so that the worker (which runs them) and the tests share one definition.
 
-import type { ReplicaEvent } from '../protocol/types.ts';
+import type { ReplicaEvent, Tier } from '../protocol/types.ts';
 import type { SoloConfig, SoloSession } from './session.ts';
 
 export type StopWhen =
@@ -14,6 +14,10 @@ export type StopWhen =
   /** Some validator reports an event of this type (and, for some, of this detail). */
   | { readonly kind: 'view-change' }
   | { readonly kind: 'quarantined' }
+  /** An honest validator holds (`detected`) or committed (`committed`) proof of misbehaviour. */
+  | { readonly kind: 'evidence'; readonly stage: 'detected' | 'committed' }
+  /** A Byzantine validator is moved to this tier (as an honest validator records it). */
+  | { readonly kind: 'byzantine-moved'; readonly to: Tier }
   | { readonly kind: 'rejected'; readonly reason: string }
   | { readonly kind: 'settled-later' }
   /** Two honest validators committed different blocks at one height. */
@@ -81,12 +85,17 @@ export const lessons: readonly Lesson[] = [
     config: { ...quiet, validators: 7, byzantine: 1, fault: 'equivocate' },
     steps: [
       {
-        text: 'Seven validators (f = 2), one of them an equivocator: when primary, it signs two different blocks for one height and sends one to each half.',
-        until: { kind: 'height', atLeast: 2 },
+        text: 'Seven validators (f = 2, q = 5), one of them an equivocator. As primary it signed two different blocks for one height and sent one to each half: with the six honest members split, neither block could gather q = 5 matching PREPAREs, and the view timed out (the ▼ marks). An honest member now holds both proposals: two PRE-PREPAREs signed with one key for one height and view are proof.',
+        until: { kind: 'evidence', stage: 'detected' },
         withinMs: 20_000,
       },
       {
-        text: 'Two signed PRE-PREPAREs for one height and view are proof. Whoever holds both puts them in a block as evidence; at the next epoch the equivocator is moved to Quarantined and leaves the committee.',
+        text: 'The next primary’s block carries the proof as evidence, and every validator checked both signatures itself. The equivocator’s trust is 0 at once; its tier changes when the epoch ends.',
+        until: { kind: 'evidence', stage: 'committed' },
+        withinMs: 30_000,
+      },
+      {
+        text: 'The epoch ended: the equivocator is Quarantined and has left the committee. Nobody had to trust the accuser; the two signatures are the proof.',
         until: { kind: 'quarantined' },
         withinMs: 120_000,
       },
@@ -98,19 +107,24 @@ export const lessons: readonly Lesson[] = [
     config: { ...quiet, validators: 7, byzantine: 1, fault: 'sleeper' },
     steps: [
       {
-        text: 'The sleeper behaves perfectly: it votes on time, and its trust rises like everyone else’s.',
+        text: 'The sleeper joined as an Observer with the trust of a newcomer (200), below the founders. It behaves perfectly, and its trust rises with what the chain records of its work.',
         until: { kind: 'height', atLeast: 4 },
         withinMs: 30_000,
       },
       {
-        text: 'Trust is earned from committed signatures, so it reaches the Core committee and turns: it starts to equivocate.',
-        until: { kind: 'quarantined' },
+        text: 'Its trust passed the Core line: at this epoch boundary it joined the Core committee. Trust is earned from signed, committed work, so an attacker can earn it by being patient.',
+        until: { kind: 'byzantine-moved', to: 'core' },
         withinMs: 180_000,
       },
       {
-        text: 'Its first equivocation is its last: the evidence is committed and it is quarantined. Trust let it in; proof took it out. Safety held throughout.',
-        until: { kind: 'now' },
-        withinMs: 0,
+        text: 'Now it turns: it signed two conflicting messages for one height, and an honest member has just received both. That pair is the proof against it.',
+        until: { kind: 'evidence', stage: 'detected' },
+        withinMs: 60_000,
+      },
+      {
+        text: 'Its first equivocation was its last: the evidence was committed, and at the end of the epoch it is quarantined. Trust let it in; proof took it out. Safety held throughout.',
+        until: { kind: 'quarantined' },
+        withinMs: 120_000,
       },
     ],
   },
@@ -154,18 +168,31 @@ export function lessonById(id: string): Lesson | undefined {
   return lessons.find((l) => l.id === id);
 }
 
+/** Who reported an event, and who is Byzantine in the run. */
+export interface Reporter {
+  /** The reporting validator is Byzantine (its word is not taken). */
+  readonly byzantine: boolean;
+  /** The reporting validator is the one whose ledger the page shows. */
+  readonly inView: boolean;
+  readonly byzantineIds: ReadonlySet<string>;
+}
+
 /**
- * Whether `event` (reported by a validator, Byzantine or not; `inView` when by the validator whose
- * ledger the page shows) reaches the stop `until`. A ledger moment waits for the validator in view,
- * so that its ledger shows what the lesson speaks of when the lesson pauses.
+ * Whether `event` reaches the stop `until`. A ledger moment waits for the validator in view, so
+ * that its ledger shows what the lesson speaks of when the lesson pauses.
  */
-export function eventReaches(
-  until: StopWhen,
-  event: ReplicaEvent,
-  byzantine: boolean,
-  inView = true,
-): boolean {
+export function eventReaches(until: StopWhen, event: ReplicaEvent, by: Reporter): boolean {
+  const { byzantine, inView, byzantineIds } = by;
   switch (until.kind) {
+    case 'evidence':
+      return event.type === 'evidence' && event.stage === until.stage && !byzantine;
+    case 'byzantine-moved':
+      return (
+        event.type === 'tier-change' &&
+        event.to === until.to &&
+        !byzantine &&
+        byzantineIds.has(event.id)
+      );
     case 'view-change':
       return event.type === 'view-change' && !byzantine;
     case 'quarantined':
@@ -189,24 +216,18 @@ export async function runLessonStep(
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
   const until = step.until;
   if (until.kind === 'now') return { ok: true };
-  const byzantine = new Set(
-    session
-      .snapshot()
-      .validators.filter((v) => v.fault !== null)
-      .map((v) => v.validator),
-  );
+  const faulty = session.snapshot().validators.filter((v) => v.fault !== null);
+  const byzantine = new Set(faulty.map((v) => v.validator));
+  const byzantineIds = new Set(faulty.map((v) => v.id));
   let hit = false;
   const unsubscribe = session.subscribe((o) => {
-    if (
-      o.kind === 'event' &&
-      eventReaches(
-        until,
-        o.event,
-        byzantine.has(o.validator),
-        o.endpoint === session.endpointInView,
-      )
-    )
-      hit = true;
+    if (o.kind !== 'event') return;
+    const by = {
+      byzantine: byzantine.has(o.validator),
+      inView: o.endpoint === session.endpointInView,
+      byzantineIds,
+    };
+    if (eventReaches(until, o.event, by)) hit = true;
   });
   try {
     const start = session.virtualTime;

@@ -24,6 +24,14 @@ describe('lessons', () => {
               b.reason?.includes(step.until.kind === 'rejected' ? step.until.reason : ''),
             ),
           ).toBe(true);
+        // A tier moment shows in the rings (tiers as the most advanced honest replica sees them).
+        const faulty = session.snapshot().validators.filter((v) => v.fault !== null);
+        if (step.until.kind === 'byzantine-moved') {
+          const to = step.until.to;
+          expect(faulty.some((v) => v.tier === to)).toBe(true);
+        }
+        if (step.until.kind === 'quarantined')
+          expect(faulty.some((v) => v.tier === 'quarantined')).toBe(true);
         if (step.until.kind === 'settled-later')
           expect(ledger.bills.some((b) => b.state === 'settled' && b.highValue)).toBe(true);
       }
