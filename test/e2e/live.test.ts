@@ -181,11 +181,17 @@ suite('live rooms in a real browser', () => {
       );
     await odd.getByTestId('fault').selectOption('none');
     // Honest again, it must be at the room's height before it loses every frame it sends: its
-    // requests for blocks it lacks would be lost too (it keeps up only by listening).
+    // requests for blocks it lacks would be lost too (it keeps up only by listening). Two heights
+    // past the switch, too: a proposal that reached the twin just before it went is not the
+    // original's, and only a block request (lost, under 100 % loss) would bring it back.
+    from = await heightNow();
     await waitFor(
       pages,
       'the twinned tab honest again and at the room’s height',
-      (ss) => new Set(ss.map((s) => s.height)).size === 1 && agreeOnACommonBlock(ss),
+      (ss) =>
+        ss.every((s) => s.height >= from + 2) &&
+        new Set(ss.map((s) => s.height)).size === 1 &&
+        agreeOnACommonBlock(ss),
       90_000,
     );
 
