@@ -50,7 +50,10 @@ export interface Node {
   linkRule?(to: ValidatorId): LinkRule;
   /** What the node does first when a live host switches to it (a twin starting). */
   attach?(now: number): ReplicaOutput;
-  /** What the node owes its replica when a live host switches away from it (a crash's timers). */
+  /**
+   * What the node owes its replica when a live host switches away from it (a crash's due timers;
+   * what a twin heard of the heights still open).
+   */
   detach?(now: number): ReplicaInput[];
 }
 
@@ -380,6 +383,7 @@ export class CrashedNode implements Node {
  * host's own transactions. Each copy follows the protocol, yet together they are one validator
  * saying two things — proposals and votes that differ by side — which the others must catch as
  * equivocation. Only the original's events reach the host (its views, ledger and storage).
+ * Switched off, the twin goes and hands the original what it heard of the open heights.
  */
 export class TwinsNode implements Node {
   readonly fault: FaultMode = 'twins';
@@ -387,6 +391,8 @@ export class TwinsNode implements Node {
   private readonly count: [number, number] = [0, 0];
   /** The twin's timers, told apart from the original's by identity when they come back. */
   private readonly twinTimers = new WeakSet<Timer>();
+  /** The latest consensus messages that went to the twin (for the original, when it goes). */
+  private readonly twinHeard: { from: ValidatorId; message: Message; height: number }[] = [];
   constructor(
     readonly replica: Replica,
     /** A fresh replica on the same genesis and key (it catches up in `attach`). */
@@ -413,10 +419,15 @@ export class TwinsNode implements Node {
 
   handle(input: ReplicaInput): ReplicaOutput {
     switch (input.type) {
-      case 'message':
-        return this.sideOf(input.from) === 0
-          ? this.fromOriginal(this.replica.handle(input))
-          : this.fromTwin(this.twin.handle(input));
+      case 'message': {
+        if (this.sideOf(input.from) === 0) return this.fromOriginal(this.replica.handle(input));
+        const height = heightOf(input.message);
+        if (height !== null) {
+          this.twinHeard.push({ from: input.from, message: input.message, height });
+          if (this.twinHeard.length > twinHeardKept) this.twinHeard.shift();
+        }
+        return this.fromTwin(this.twin.handle(input));
+      }
       case 'timer':
         return this.twinTimers.has(input.timer)
           ? this.fromTwin(this.twin.handle(input))
@@ -431,6 +442,21 @@ export class TwinsNode implements Node {
         };
       }
     }
+  }
+
+  /**
+   * The twin goes; the original stays, and hears what the twin heard of the heights it has not
+   * decided yet. A proposal that went to the twin just before would otherwise never reach the
+   * original, which could then hold a commit quorum without its block until a block request
+   * (which a lossy link may never carry) brings it.
+   */
+  detach(now: number): ReplicaInput[] {
+    const open = this.replica.height;
+    const owed = this.twinHeard
+      .filter((m) => m.height >= open)
+      .map(({ from, message }) => ({ type: 'message', now, from, message }) as const);
+    this.twinHeard.length = 0;
+    return owed;
   }
 
   private sideOf(id: ValidatorId): 0 | 1 {
@@ -454,6 +480,27 @@ export class TwinsNode implements Node {
       timers: out.timers,
       events: [],
     };
+  }
+}
+
+/** Consensus messages kept for the original when a twin goes (a few heights of a large room). */
+const twinHeardKept = 1_024;
+
+/** The height a consensus message or decided block is about; null for other messages. */
+function heightOf(message: Message): number | null {
+  switch (message.type) {
+    case 'pre-prepare':
+    case 'prepare':
+    case 'commit':
+      return message.vote.height;
+    case 'view-change':
+      return message.viewChange.height;
+    case 'new-view':
+      return message.height;
+    case 'decided':
+      return message.committed.block.height;
+    default:
+      return null;
   }
 }
 
