@@ -1,11 +1,14 @@
 // What the server-side commands (`npm start`, `npm run validator`) share: a bad flag is one line on
 // stderr and exit code 2, `--help` prints the usage, and anything unexpected exits 1 with its stack.
 
+import { exitWhenFlushed } from '../src/sim/exit.ts';
+
 export class UsageError extends Error {}
 
 /**
  * Runs a command: `parse` turns argv into options (throwing UsageError for bad input, or returning
- * 'help'), `run` does the work and returns the exit code. Exits the process with that code.
+ * 'help'), `run` does the work and returns the exit code. Exits the process with that code, once its
+ * output is written.
  */
 export function runCommand<O>(
   name: string,
@@ -30,11 +33,8 @@ export function runCommand<O>(
     }
     return run(options);
   };
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`${name}: ${(error as Error).stack ?? String(error)}\n`);
-      process.exit(1);
-    },
-  );
+  main().then(exitWhenFlushed, (error: unknown) => {
+    process.stderr.write(`${name}: ${(error as Error).stack ?? String(error)}\n`);
+    exitWhenFlushed(1);
+  });
 }

@@ -13,6 +13,7 @@ import {
   type SimConfig,
 } from './config.ts';
 import { simulate, type SimSummary } from './simulator.ts';
+import { exitWhenFlushed } from './exit.ts';
 
 const usage = `usage: npm run sim -- [flags]
   --validators N         validators at genesis (default 4)
@@ -242,10 +243,7 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`sim: ${(error as Error).stack ?? String(error)}\n`);
-    process.exit(1);
-  },
-);
+main(process.argv.slice(2)).then(exitWhenFlushed, (error: unknown) => {
+  process.stderr.write(`sim: ${(error as Error).stack ?? String(error)}\n`);
+  exitWhenFlushed(1);
+});

@@ -66,6 +66,22 @@ describe('npm run sim', () => {
     expect(s.byzantineIds).toHaveLength(1);
   });
 
+  it('prints a summary longer than a pipe holds whole (it was cut at 64 KiB)', () => {
+    // Through a shell pipe, as `npm run sim -- --json | jq` reads it.
+    const r = spawnSync(
+      'sh',
+      ['-c', `"${tsx}" "${cli}" --validators 600 --blocks 1 --json | cat`],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+        maxBuffer: 1 << 24,
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.length).toBeGreaterThan(65_536);
+    expect(JSON.parse(r.stdout).validators).toBe(600);
+  });
+
   it('reports a liveness failure by the height it reached', () => {
     const r = sim([
       '--validators',

@@ -7,6 +7,7 @@ import { faultModes } from '../../src/faults/index.ts';
 import { faultsTolerated } from '../../src/protocol/quorum.ts';
 import { twinsScenarios } from '../../src/sim/twins.ts';
 import { configOf, reproduce, runSim } from '../sim/helpers.ts';
+import { exitWhenFlushed } from '../../src/sim/exit.ts';
 
 const { values } = parseArgs({
   options: { seeds: { type: 'string' }, 'skip-twins': { type: 'boolean' } },
@@ -78,4 +79,4 @@ if (!values['skip-twins']) {
 }
 for (const f of failures) process.stdout.write(`FAIL ${f}\n`);
 process.stdout.write(`${runs - failures.length} passed, ${failures.length} failed\n`);
-process.exit(failures.length > 0 ? 1 : 0);
+exitWhenFlushed(failures.length > 0 ? 1 : 0);
