@@ -17,23 +17,18 @@ describe('lessons', () => {
         const r = await runLessonStep(session, step);
         expect(r, `step ${i + 1}`).toEqual({ ok: true });
         // A ledger moment is on screen when the lesson pauses: the ledger in view shows it.
+        const until = step.until;
         const ledger = session.ledger();
-        if (step.until.kind === 'rejected')
-          expect(
-            ledger.bills.some((b) =>
-              b.reason?.includes(step.until.kind === 'rejected' ? step.until.reason : ''),
-            ),
-          ).toBe(true);
+        if (until.kind === 'rejected')
+          expect(ledger.bills.some((b) => b.reason?.includes(until.reason))).toBe(true);
+        if (until.kind === 'settled-later')
+          expect(ledger.bills.some((b) => b.state === 'settled' && b.highValue)).toBe(true);
         // A tier moment shows in the rings (tiers as the most advanced honest replica sees them).
         const faulty = session.snapshot().validators.filter((v) => v.fault !== null);
-        if (step.until.kind === 'byzantine-moved') {
-          const to = step.until.to;
-          expect(faulty.some((v) => v.tier === to)).toBe(true);
-        }
-        if (step.until.kind === 'quarantined')
+        if (until.kind === 'byzantine-moved')
+          expect(faulty.some((v) => v.tier === until.to)).toBe(true);
+        if (until.kind === 'quarantined')
           expect(faulty.some((v) => v.tier === 'quarantined')).toBe(true);
-        if (step.until.kind === 'settled-later')
-          expect(ledger.bills.some((b) => b.state === 'settled' && b.highValue)).toBe(true);
       }
       const safety = session.summary().safety;
       if (lesson.id === 'more-than-f') expect(safety.forks).toBeGreaterThan(0);
