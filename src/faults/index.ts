@@ -5,6 +5,7 @@
 import { sha256Bytes, toHex, utf8Bytes } from '../crypto/encoding.ts';
 import type { KeyPair } from '../crypto/keys.ts';
 import { signVote, signViewChange, blockHash } from '../protocol/signing.ts';
+import { heightAndView } from '../protocol/about.ts';
 import { quorumSize } from '../protocol/quorum.ts';
 import type { Replica } from '../protocol/replica.ts';
 import type {
@@ -391,7 +392,7 @@ export class TwinsNode implements Node {
   private readonly count: [number, number] = [0, 0];
   /** The twin's timers, told apart from the original's by identity when they come back. */
   private readonly twinTimers = new WeakSet<Timer>();
-  /** The latest consensus messages that went to the twin (for the original, when it goes). */
+  /** The latest messages that went to the twin, with the height each is about (for the original). */
   private readonly twinHeard: { from: ValidatorId; message: Message; height: number }[] = [];
   constructor(
     readonly replica: Replica,
@@ -421,7 +422,7 @@ export class TwinsNode implements Node {
     switch (input.type) {
       case 'message': {
         if (this.sideOf(input.from) === 0) return this.fromOriginal(this.replica.handle(input));
-        const height = heightOf(input.message);
+        const { height } = heightAndView(input.message);
         if (height !== null) {
           this.twinHeard.push({ from: input.from, message: input.message, height });
           if (this.twinHeard.length > twinHeardKept) this.twinHeard.shift();
@@ -483,26 +484,8 @@ export class TwinsNode implements Node {
   }
 }
 
-/** Consensus messages kept for the original when a twin goes (a few heights of a large room). */
+/** Messages kept for the original when a twin goes (a few heights of a large room). */
 const twinHeardKept = 1_024;
-
-/** The height a consensus message or decided block is about; null for other messages. */
-function heightOf(message: Message): number | null {
-  switch (message.type) {
-    case 'pre-prepare':
-    case 'prepare':
-    case 'commit':
-      return message.vote.height;
-    case 'view-change':
-      return message.viewChange.height;
-    case 'new-view':
-      return message.height;
-    case 'decided':
-      return message.committed.block.height;
-    default:
-      return null;
-  }
-}
 
 /**
  * Wraps `replica` in the behaviour of `mode`. `crash` and `twins` are the simulator's to model (an
